@@ -1,0 +1,26 @@
+"""Language maps: text with one value per locale, falling back to English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DEFAULT_LOCALE = "en"
+
+
+def localise(text: Mapping[str, str] | str | None, locale: str | None) -> str:
+    """Return ``text`` in ``locale`` (``sv-SE`` tries ``sv-SE`` then ``sv``), else English."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    for candidate in _candidates(locale):
+        if text.get(candidate):
+            return text[candidate]
+    return text.get(DEFAULT_LOCALE) or next(iter(text.values()), "")
+
+
+def _candidates(locale: str | None) -> list[str]:
+    if not locale:
+        return []
+    normalised = locale.replace("_", "-")
+    return [normalised, normalised.split("-", 1)[0].lower()]

@@ -1,0 +1,80 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_babel import Babel
+
+from course_units.catalog import load_unit_summaries
+from l2i_db import create_db_engine, create_session_factory
+from lti_tool.lti.keysets import KeySetCache
+from lti_tool.principal import Launch
+from lti_tool.sessions import SessionTokens
+from lti_tool.settings import Settings, load_settings
+from lti_tool.web import errors, health_views, home_views, lti_views
+from lti_tool.web.auth import csrf_token, current_launch, session_token, tool_url
+from lti_tool.web.security import FrameAncestors, apply_security_headers
+from lti_tool.web.state import EXTENSION, AppState, close_db
+
+BLUEPRINTS = (lti_views.bp, home_views.bp, health_views.bp)
+SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
+
+babel = Babel()
+
+
+def select_locale() -> str:
+    """Pick the UI language: the launch's locale, else the browser's, else English."""
+    launch = current_launch()
+    wanted = launch.locale if isinstance(launch, Launch) else None
+    if wanted:
+        base = wanted.replace("_", "-").split("-", 1)[0].lower()
+        if base in SUPPORTED_LOCALES:
+            return base
+    best: str | None = request.accept_languages.best_match(SUPPORTED_LOCALES)
+    return best or "en"
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the tool's Flask app from ``settings`` (default: read from ``L2I_*`` variables)."""
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_request_bytes,
+        SESSION_COOKIE_SECURE=settings.is_https,
+        SESSION_COOKIE_SAMESITE="None" if settings.is_https else "Lax",
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+    )
+    app.config.update(overrides)
+    logging.basicConfig(level=settings.log_level)
+    engine = create_db_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    app.extensions[EXTENSION] = AppState(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        keysets=KeySetCache(ttl=settings.jwks_cache_seconds, timeout=settings.http_timeout),
+        tokens=SessionTokens(settings.secret_key, settings.session_lifetime),
+        units=load_unit_summaries(),
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    errors.register_error_handlers(app)
+    app.teardown_appcontext(close_db)
+    frame_ancestors = FrameAncestors(session_factory)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        return apply_security_headers(response, frame_ancestors.origins())
+
+    app.jinja_env.globals.update(
+        tool_url=tool_url, csrf_token=csrf_token, session_token=session_token,
+        current_launch=current_launch,
+    )
+    return app

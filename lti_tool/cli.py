@@ -1,0 +1,178 @@
+"""The ``l2i`` command: serve, demo, database, platforms and keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from l2i_db import create_db_engine, create_session_factory
+from lti_tool import keys, platforms
+from lti_tool.migrate import upgrade_database
+from lti_tool.settings import Settings, SettingsError, load_settings
+
+
+def read_settings() -> Settings:
+    """Load settings or exit with the list of problems (exit status 2)."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@contextmanager
+def open_session(settings: Settings) -> Iterator[Session]:
+    """Open a session for a command; commit if the command succeeds."""
+    engine = create_db_engine(settings.database_url)
+    try:
+        with create_session_factory(engine)() as session:
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+@click.group()
+def main() -> None:
+    """L2I Engine: the Learning 2 Innovate LTI 1.3 tool."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the schema migrations."""
+    settings = read_settings()
+    upgrade_database(settings.database_url, revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@main.group()
+def platform() -> None:
+    """Platform (LMS) registrations."""
+
+
+@platform.command("add")
+@click.option("--issuer", required=True, help="The platform's issuer (iss), e.g. https://moodle.example.edu")
+@click.option("--client-id", required=True, help="The client_id the platform gave the tool.")
+@click.option("--auth-login-url", required=True, help="The platform's OIDC authentication URL.")
+@click.option("--auth-token-url", required=True, help="The platform's OAuth2 access-token URL.")
+@click.option("--key-set-url", required=True, help="The platform's public keyset (JWKS) URL.")
+@click.option("--deployment-id", "deployment_ids", required=True, multiple=True,
+              help="A deployment id; repeat for several.")
+@click.option("--name", default=None, help="A name people will recognise.")
+@click.option("--auth-audience", default=None, help="Audience for token requests, if not the token URL.")
+def platform_add(
+    issuer: str, client_id: str, auth_login_url: str, auth_token_url: str, key_set_url: str,
+    deployment_ids: tuple[str, ...], name: str | None, auth_audience: str | None,
+) -> None:
+    """Register a platform (or add deployments to a registered one)."""
+    spec = platforms.PlatformSpec(
+        issuer=issuer, client_id=client_id, auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url, key_set_url=key_set_url,
+        deployment_ids=deployment_ids, name=name, auth_audience=auth_audience,
+    )
+    settings = read_settings()
+    try:
+        with open_session(settings) as session:
+            registered = platforms.add_platform(session, spec)
+            keys.ensure_signing_key(session)
+            deployments = ", ".join(d.deployment_id for d in registered.deployments)
+            click.echo(f"Registered {registered.name} (issuer {registered.issuer}, client_id "
+                       f"{registered.client_id}); deployments: {deployments}.")
+    except platforms.PlatformError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"Tool URLs for the platform: login {settings.url('/lti/login')}, launch "
+               f"{settings.url('/lti/launch')}, keyset {settings.url('/lti/jwks')}")
+
+
+@platform.command("list")
+def platform_list() -> None:
+    """List registered platforms and their deployments."""
+    with open_session(read_settings()) as session:
+        found = platforms.list_platforms(session)
+        if not found:
+            click.echo("No platforms registered. Add one with: l2i platform add --help")
+        for p in found:
+            state = "disabled" if p.disabled_at else "enabled"
+            click.echo(f"{p.id}\t{p.name}\t{p.issuer}\tclient_id={p.client_id}\t{state}")
+            click.echo(f"\tlogin {p.auth_login_url}\n\ttoken {p.auth_token_url}\n\tkeyset {p.key_set_url}")
+            click.echo("\tdeployments: " + ", ".join(d.deployment_id for d in p.deployments))
+
+
+@platform.command("remove")
+@click.option("--issuer", required=True)
+@click.option("--client-id", required=True)
+@click.option("--disable", is_flag=True, help="Stop launches but keep the learners' records.")
+def platform_remove(issuer: str, client_id: str, disable: bool) -> None:
+    """Remove a registration (or disable it, keeping learners' records)."""
+    with open_session(read_settings()) as session:
+        found = platforms.find_platform(session, issuer, client_id)
+        if found is None:
+            raise click.UsageError(f"no platform with issuer {issuer} and client_id {client_id}")
+        try:
+            outcome = platforms.remove_platform(session, found, disable_only=disable)
+        except platforms.PlatformError as exc:
+            raise click.UsageError(str(exc)) from exc
+        click.echo(f"Platform {found.name} {outcome}.")
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Manage the tool's signing keys."""
+
+
+@keys_group.command("rotate")
+@click.option("--grace-days", type=click.IntRange(0, 365), default=None,
+              help="How long the old key stays published (default: L2I_KEY_GRACE_DAYS).")
+def keys_rotate(grace_days: int | None) -> None:
+    """Make a new signing key; keep the old one published for a grace period."""
+    settings = read_settings()
+    days = settings.key_grace_days if grace_days is None else grace_days
+    with open_session(settings) as session:
+        new_key, retired = keys.rotate_keys(session, dt.timedelta(days=days))
+        purged = keys.purge_expired_keys(session)
+        click.echo(f"New signing key {new_key.kid}. Retired {len(retired)} key(s), published "
+                   f"for {days} more day(s). Removed {purged} expired key(s).")
+
+
+@keys_group.command("list")
+def keys_list() -> None:
+    """List the published keys."""
+    with open_session(read_settings()) as session:
+        for jwk in keys.published_jwks(session)["keys"]:
+            click.echo(jwk["kid"])
+
+
+@main.command()
+@click.option("--bind", default=None, help="host:port (default: from L2I_BASE_URL's port on 0.0.0.0)")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="gunicorn workers")
+def serve(bind: str | None, workers: int | None) -> None:
+    """Run the tool in production with gunicorn."""
+    from lti_tool.server import run_gunicorn
+
+    settings = read_settings()
+    run_gunicorn(settings, bind=bind, workers=workers)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--lms-port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--institutions", type=click.IntRange(1, 2), default=1, show_default=True)
+def demo(port: int, lms_port: int, host: str, institutions: int) -> None:
+    """Start the tool and a built-in LMS emulator on localhost, on SQLite."""
+    from lti_tool.demo import run_demo
+
+    os.environ.setdefault("L2I_BASE_URL", f"http://{host}:{port}")
+    run_demo(host=host, port=port, lms_port=lms_port, institutions=institutions)

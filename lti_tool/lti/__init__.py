@@ -1,0 +1,1 @@
+"""The LTI 1.3 adapter: pylti1p3 behind database-backed configuration and storage."""

@@ -1,0 +1,130 @@
+"""pylti1p3's ``ToolConfAbstract`` backed by the platform tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config.abstract import ToolConfAbstract
+from sqlalchemy.orm import Session
+
+from lti_tool import keys, platforms
+from lti_tool.lti.errors import LaunchRefused
+from lti_tool.models import Platform
+
+
+def _add_command(issuer: str, client_id: str) -> str:
+    return (
+        f"l2i platform add --issuer {issuer} --client-id {client_id} --auth-login-url URL "
+        "--auth-token-url URL --key-set-url URL --deployment-id ID"
+    )
+
+
+class DatabaseToolConf(ToolConfAbstract[Any]):
+    """Finds registrations and deployments in the database.
+
+    Every issuer is treated as possibly having several client_ids. Unknown issuers,
+    client_ids and deployments raise :class:`LaunchRefused` with what an
+    administrator must do, never a bare ``Exception``.
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+        self.platform: Platform | None = None
+
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        """Return False: any issuer may have several registrations."""
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        """Return True: registrations are always looked up by issuer and client_id."""
+        return True
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> Registration:
+        """Find the registration of an issuer that has exactly one client_id."""
+        return self.find_registration_by_params(iss, None, *args, **kwargs)
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Registration:
+        """Find the registration for ``iss`` and ``client_id`` (``client_id`` may be omitted at login)."""
+        platform = self.find_platform(iss, client_id)
+        self.platform = platform
+        return self._build_registration(platform)
+
+    def find_platform(self, iss: str, client_id: str | None) -> Platform:
+        """Return the enabled platform for ``iss``/``client_id`` or raise :class:`LaunchRefused`."""
+        if client_id:
+            platform = platforms.find_platform(self._session, iss, client_id)
+            if platform is None:
+                known = platforms.find_platforms_by_issuer(self._session, iss)
+                what = (
+                    f"client_id {client_id!r} is not registered for issuer {iss!r}"
+                    if known
+                    else f"issuer {iss!r} is not registered with this tool"
+                )
+                raise LaunchRefused(
+                    f"Unknown platform: {what}.",
+                    hint="An administrator can register it with: " + _add_command(iss, client_id),
+                )
+        else:
+            candidates = platforms.find_platforms_by_issuer(self._session, iss)
+            if not candidates:
+                raise LaunchRefused(
+                    f"Unknown platform: issuer {iss!r} is not registered with this tool.",
+                    hint="An administrator can register it with: " + _add_command(iss, "CLIENT_ID"),
+                )
+            if len(candidates) > 1:
+                raise LaunchRefused(
+                    f"Issuer {iss!r} has several registrations and the login did not say which "
+                    "(no client_id).",
+                    hint="Configure the LMS to send client_id in the login request.",
+                )
+            platform = candidates[0]
+        if platform.disabled_at is not None:
+            raise LaunchRefused(
+                f"The registration {platform.name!r} is disabled on this tool.",
+                status=403,
+                hint="An administrator can enable it again with l2i platform add.",
+            )
+        return platform
+
+    def _build_registration(self, platform: Platform) -> Registration:
+        signing_key = keys.ensure_signing_key(self._session)
+        registration = Registration()
+        registration.set_issuer(platform.issuer)
+        registration.set_client_id(platform.client_id)
+        registration.set_auth_login_url(platform.auth_login_url)
+        registration.set_auth_token_url(platform.auth_token_url)
+        registration.set_key_set_url(platform.key_set_url)
+        if platform.auth_audience:
+            registration.set_auth_audience(platform.auth_audience)
+        registration.set_tool_private_key(signing_key.private_key_pem)
+        registration.set_tool_public_key(signing_key.public_key_pem)  # pylti1p3 derives the kid
+        return registration
+
+    def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
+        """Find a deployment of an issuer with one registration."""
+        return self.find_deployment_by_params(iss, deployment_id, None)
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        """Find ``deployment_id`` of the registration, or raise with how to add it."""
+        platform = self.find_platform(iss, client_id)
+        deployment = platforms.find_deployment(self._session, platform, deployment_id)
+        if deployment is None:
+            raise LaunchRefused(
+                f"Unknown deployment: deployment_id {deployment_id!r} of platform "
+                f"{platform.name!r} (client_id {platform.client_id!r}) is not registered.",
+                status=403,
+                hint=(
+                    "An administrator can add it with: l2i platform add --issuer "
+                    f"{platform.issuer} --client-id {platform.client_id} --auth-login-url "
+                    f"{platform.auth_login_url} --auth-token-url {platform.auth_token_url} "
+                    f"--key-set-url {platform.key_set_url} --deployment-id {deployment_id}"
+                ),
+            )
+        return LtiDeployment().set_deployment_id(deployment.deployment_id)

@@ -1,0 +1,54 @@
+"""Production serving with gunicorn, through its documented custom-application API."""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+from urllib.parse import urlsplit
+
+from gunicorn.app.base import BaseApplication
+
+from lti_tool.settings import Settings
+
+
+class ToolApplication(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application that builds the tool with :func:`lti_tool.create_app` in each worker."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Hand the options to gunicorn."""
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Build the app (in the worker, after fork)."""
+        from lti_tool.app import create_app
+
+        return create_app(self._settings)
+
+
+def default_bind(settings: Settings) -> str:
+    """Return ``0.0.0.0:<port of L2I_BASE_URL>`` (8000 when it has none)."""
+    port = urlsplit(settings.base_url).port or 8000
+    return f"0.0.0.0:{port}"
+
+
+def run_gunicorn(settings: Settings, *, bind: str | None, workers: int | None) -> None:
+    """Serve the tool with gunicorn until stopped."""
+    options = {
+        "bind": bind or default_bind(settings),
+        "workers": workers or (multiprocessing.cpu_count() * 2 + 1),
+        "worker_class": "sync",
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "keepalive": 5,
+        "max_requests": 2000,
+        "max_requests_jitter": 200,
+        "accesslog": "-",
+        "forwarded_allow_ips": "127.0.0.1",
+    }
+    ToolApplication(settings, options).run()

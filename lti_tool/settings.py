@@ -1,0 +1,149 @@
+"""Settings, read once from ``L2I_*`` environment variables and validated at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "L2I_"
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """One or more settings are missing or invalid; ``problems`` says which and how to fix them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The engine's configuration. Build it with :func:`load_settings`."""
+
+    base_url: str
+    secret_key: str
+    database_url: str
+    instance_path: Path
+    lrs_endpoint: str | None = None
+    lrs_username: str | None = None
+    lrs_password: str | None = field(default=None, repr=False)
+    session_lifetime: int = 8 * 3600
+    http_timeout: float = 5.0
+    jwks_cache_seconds: int = 3600
+    key_grace_days: int = 14
+    max_request_bytes: int = 1024 * 1024
+    log_level: str = "INFO"
+
+    @property
+    def is_https(self) -> bool:
+        """Whether the tool is served over https (cookies are then ``Secure``)."""
+        return self.base_url.startswith("https://")
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of ``path`` on this tool."""
+        return self.base_url + path
+
+
+def _check_http_url(name: str, value: str, problems: list[str]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"{name} must be an absolute http(s) URL, got {value!r}")
+    if parts.query or parts.fragment:
+        problems.append(f"{name} must not have a query or fragment, got {value!r}")
+    return value.rstrip("/")
+
+
+def _read_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{PREFIX}{name} must be a whole number, got {raw!r}")
+        return default
+    if value <= 0:
+        problems.append(f"{PREFIX}{name} must be greater than 0, got {value}")
+    return value
+
+
+def _read_float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        problems.append(f"{PREFIX}{name} must be a number of seconds, got {raw!r}")
+        return default
+    if not 0 < value <= 120:
+        problems.append(f"{PREFIX}{name} must be between 0 and 120 seconds, got {value}")
+    return value
+
+
+def _read_lrs(env: Mapping[str, str], problems: list[str]) -> tuple[str | None, str | None, str | None]:
+    endpoint = env.get(PREFIX + "LRS_ENDPOINT") or None
+    username = env.get(PREFIX + "LRS_USERNAME") or None
+    password = env.get(PREFIX + "LRS_PASSWORD") or None
+    if endpoint:
+        endpoint = _check_http_url(PREFIX + "LRS_ENDPOINT", endpoint, problems)
+    if (username is None) != (password is None):
+        problems.append("L2I_LRS_USERNAME and L2I_LRS_PASSWORD go together: set both or neither")
+    if (username or password) and not endpoint:
+        problems.append("L2I_LRS_USERNAME/L2I_LRS_PASSWORD are set but L2I_LRS_ENDPOINT is not")
+    return endpoint, username, password
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the settings from ``env`` (default: the process environment).
+
+    Raises :class:`SettingsError` listing every problem at once, each with what to do.
+    """
+    env = os.environ if env is None else env
+    problems: list[str] = []
+
+    base_url = _check_http_url(
+        PREFIX + "BASE_URL", env.get(PREFIX + "BASE_URL", "http://127.0.0.1:8000"), problems
+    )
+    secret_key = env.get(PREFIX + "SECRET_KEY", "")
+    if len(secret_key) < MIN_SECRET_LENGTH:
+        problems.append(
+            f"L2I_SECRET_KEY must be set to a random string of at least {MIN_SECRET_LENGTH} "
+            "characters; generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    instance_path = Path(env.get(PREFIX + "INSTANCE_PATH", "instance")).resolve()
+    database_url = env.get(PREFIX + "DATABASE_URL") or f"sqlite:///{instance_path / 'l2i.sqlite3'}"
+    if not database_url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        problems.append(
+            "L2I_DATABASE_URL must be a sqlite:/// or postgresql+psycopg:// URL, "
+            f"got one starting {database_url.split(':', 1)[0]!r}"
+        )
+    if database_url.startswith("postgresql:"):
+        database_url = "postgresql+psycopg:" + database_url[len("postgresql:"):]
+    lrs_endpoint, lrs_username, lrs_password = _read_lrs(env, problems)
+    log_level = env.get(PREFIX + "LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append(f"L2I_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+    settings = Settings(
+        base_url=base_url,
+        secret_key=secret_key,
+        database_url=database_url,
+        instance_path=instance_path,
+        lrs_endpoint=lrs_endpoint,
+        lrs_username=lrs_username,
+        lrs_password=lrs_password,
+        session_lifetime=_read_int(env, "SESSION_LIFETIME", 8 * 3600, problems),
+        http_timeout=_read_float(env, "HTTP_TIMEOUT", 5.0, problems),
+        jwks_cache_seconds=_read_int(env, "JWKS_CACHE_SECONDS", 3600, problems),
+        key_grace_days=_read_int(env, "KEY_GRACE_DAYS", 14, problems),
+        max_request_bytes=_read_int(env, "MAX_REQUEST_BYTES", 1024 * 1024, problems),
+        log_level=log_level,
+    )
+    if problems:
+        raise SettingsError(problems)
+    return settings

@@ -1,0 +1,47 @@
+"""Error pages: every refusal is a 4xx page (or JSON) with a message a person can act on."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from lti_tool.lti.errors import LaunchRefused
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _render(status: int, title: str, message: str, hint: str | None) -> Any:
+    if _wants_json():
+        return jsonify(error=title, message=message, hint=hint), status
+    return render_template("error.html", title=title, message=message, hint=hint), status
+
+
+def handle_launch_refused(exc: LaunchRefused) -> Any:
+    """Render a refused login or launch."""
+    log.info("launch refused (%s): %s", exc.status, exc.message)
+    return _render(exc.status, "The launch was refused", exc.message, exc.hint)
+
+
+def handle_http_error(exc: HTTPException) -> Any:
+    """Render an HTTP error with its description."""
+    status = exc.code or 500
+    title = exc.name
+    message = exc.description or ""
+    if status == 413:
+        message = "The request is larger than this tool accepts."
+    return _render(status, title, message, None)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Attach the error handlers to ``app``."""
+    app.register_error_handler(LaunchRefused, handle_launch_refused)
+    app.register_error_handler(HTTPException, handle_http_error)
