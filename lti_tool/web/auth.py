@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import abort, g, request, url_for
+from werkzeug.exceptions import HTTPException
 
 from lti_tool.principal import AbsentLaunch, Capability, Launch
 from lti_tool.sessions import find_launch
@@ -20,11 +21,20 @@ CSRF_FIELD = "csrf_token"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _form_value(name: str) -> str | None:
+    if request.method != "POST":
+        return None
+    try:
+        return request.form.get(name)
+    except HTTPException:  # an oversized or malformed body: the view answers for it
+        return None
+
+
 def _token_from_request() -> str | None:
     return (
         request.headers.get(SESSION_HEADER)
         or request.args.get(SESSION_PARAM)
-        or (request.form.get(SESSION_PARAM) if request.method == "POST" else None)
+        or _form_value(SESSION_PARAM)
         or request.cookies.get(SESSION_COOKIE)
     )
 
@@ -66,7 +76,7 @@ def csrf_token() -> str:
 
 def _check_csrf(launch: Launch) -> None:
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-        sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token")
+        sent = _form_value(CSRF_FIELD) or request.headers.get("X-CSRF-Token")
         if not app_state().tokens.check_csrf(launch.session_id, sent):
             abort(400, description="The form's security token is missing or wrong. "
                   "Reload the page and try again.")
