@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
@@ -30,9 +31,17 @@ class KeySetCache:
     with made-up ``kid`` values cannot turn the tool into a request amplifier.
     """
 
-    def __init__(self, *, ttl: float, timeout: float, http: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        timeout: float,
+        http: requests.Session | None = None,
+        min_refetch_interval: float = MIN_REFETCH_INTERVAL,
+    ) -> None:
         self._ttl = ttl
         self._timeout = timeout
+        self._min_refetch_interval = min_refetch_interval
         self._http = http or requests.Session()
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -45,7 +54,7 @@ class KeySetCache:
         if entry is None or now - entry.fetched_at > self._ttl:
             entry = self._refresh(url)
         key = _pick(entry.keys, kid)
-        if key is None and time.monotonic() - entry.fetched_at > MIN_REFETCH_INTERVAL:
+        if key is None and time.monotonic() - entry.fetched_at >= self._min_refetch_interval:
             entry = self._refresh(url)
             key = _pick(entry.keys, kid)
         return key
@@ -107,8 +116,6 @@ def _read_limited(response: requests.Response) -> bytes:
 
 
 def _parse_keys(url: str, body: bytes) -> list[dict[str, Any]]:
-    import json
-
     try:
         data = json.loads(body)
     except ValueError as exc:
