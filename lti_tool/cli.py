@@ -57,6 +57,17 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Database upgraded to {revision}.")
 
 
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command
+
+    from lti_tool.migrate import alembic_config
+
+    command.revision(alembic_config(read_settings().database_url), message=message, autogenerate=True)
+
+
 @main.group()
 def platform() -> None:
     """Platform (LMS) registrations."""
