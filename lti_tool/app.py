@@ -14,12 +14,12 @@ from lti_tool.lti.keysets import KeySetCache
 from lti_tool.principal import Launch
 from lti_tool.sessions import SessionTokens
 from lti_tool.settings import Settings, load_settings
-from lti_tool.web import errors, health_views, home_views, lti_views
+from lti_tool.web import errors, health_views, home_views, lti_views, registration_views
 from lti_tool.web.auth import csrf_token, current_launch, session_token, tool_url
 from lti_tool.web.security import FrameAncestors, apply_security_headers
 from lti_tool.web.state import EXTENSION, AppState, close_db
 
-BLUEPRINTS = (lti_views.bp, home_views.bp, health_views.bp)
+BLUEPRINTS = (lti_views.bp, registration_views.bp, home_views.bp, health_views.bp)
 SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
 
 babel = Babel()

@@ -1,0 +1,39 @@
+"""The Dynamic Registration page the LMS opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from lti_tool import keys
+from lti_tool.registration import RegistrationError, register_platform
+from lti_tool.web.state import app_state, db
+
+bp = Blueprint("registration", __name__, url_prefix="/lti")
+
+
+@bp.get("/register")
+def register() -> Any:
+    """Register the tool with the platform that opened this page, then tell it to close."""
+    session = db()
+    url = request.args.get("openid_configuration", "")[:2048]
+    if not url:
+        return render_template(
+            "error.html", title="Nothing to register",
+            message="This address is the tool's Dynamic Registration URL. Paste it into your "
+            "LMS's tool management page (Moodle: Manage tools, Tool URL) to register the tool.",
+            hint=None,
+        ), 400
+    try:
+        registered = register_platform(
+            session, app_state().settings, openid_configuration=url,
+            registration_token=request.args.get("registration_token", "")[:4096] or None,
+        )
+    except RegistrationError as exc:
+        session.rollback()
+        return render_template("error.html", title="Registration failed", message=exc.message,
+                               hint=None), exc.status
+    keys.ensure_signing_key(session)
+    session.commit()
+    return render_template("registered.html", registered=registered)
