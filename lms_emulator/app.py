@@ -98,7 +98,8 @@ def handle_service_error(error: ServiceError) -> Response:
     """Answer a refused service call with RFC 6749-style JSON."""
     headers = {}
     if error.status == 401 and error.error == "invalid_token":
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{error.description}"'
+        description = error.description.replace('"', "'")
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{description}"'
     elif error.status == 403:
         headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
     body = {"error": error.error, "error_description": error.description}
@@ -323,6 +324,8 @@ def create_emulator_app(config: EmulatorConfig) -> Flask:
     """Build the emulated LMS's Flask app for ``config``."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     app.extensions[EXTENSION_KEY] = config
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(PageError, handle_page_error)

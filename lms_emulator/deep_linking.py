@@ -94,7 +94,9 @@ def _read_url(institution: Institution, item: Mapping[str, Any]) -> str | None:
 
 
 def _read_custom(item: Mapping[str, Any]) -> dict[str, str]:
-    custom = item.get("custom", {})
+    custom = item.get("custom")
+    if custom is None:
+        return {}
     if not isinstance(custom, dict) or not all(
         isinstance(key, str) and isinstance(value, str) for key, value in custom.items()
     ):
@@ -202,9 +204,9 @@ def receive_deep_linking_response(
     config: EmulatorConfig, institution: Institution, token: str | None
 ) -> Placement:
     """Verify a Deep Linking response JWT and place its items; PageError 400 if refused."""
-    if not token:
-        raise _refuse("The Deep Linking response has no JWT form field.")
     try:
+        if not token:
+            raise _refuse("The Deep Linking response has no JWT form field.")
         claims, items, course = _verify_response(config, institution, token)
     except PageError as exc:
         institution.append_record("deep_linking_responses", {"outcome": "refused", "reason": exc.description})

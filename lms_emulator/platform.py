@@ -606,9 +606,9 @@ class Institution:
 
 
 def _public_jwk(key: SigningKey) -> dict[str, Any]:
-    jwk: dict[str, Any] = dict(RSAAlgorithm.to_jwk(key.private_key.public_key(), as_dict=True))
-    jwk.update({"kid": key.kid, "alg": "RS256", "use": "sig"})
-    return jwk
+    """Moodle's shape: kty, alg, kid, use, e, n (no key_ops, which RFC 7517 says not to mix with use)."""
+    numbers = RSAAlgorithm.to_jwk(key.private_key.public_key(), as_dict=True)
+    return {"kty": "RSA", "alg": "RS256", "kid": key.kid, "use": "sig", "e": numbers["e"], "n": numbers["n"]}
 
 
 def _context_claim(course: Course) -> dict[str, Any]:

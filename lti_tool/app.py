@@ -15,7 +15,7 @@ from lti_tool.principal import Launch
 from lti_tool.sessions import SessionTokens
 from lti_tool.settings import Settings, load_settings
 from lti_tool.web import errors, health_views, home_views, lti_views, registration_views
-from lti_tool.web.auth import csrf_token, current_launch, session_token, tool_url
+from lti_tool.web.auth import csrf_token, resolved_launch, session_token, tool_url
 from lti_tool.web.security import FrameAncestors, apply_security_headers
 from lti_tool.web.state import EXTENSION, AppState, close_db
 
@@ -27,7 +27,7 @@ babel = Babel()
 
 def select_locale() -> str:
     """Pick the UI language: the launch's locale, else the browser's, else English."""
-    launch = current_launch()
+    launch = resolved_launch()
     wanted = launch.locale if isinstance(launch, Launch) else None
     if wanted:
         base = wanted.replace("_", "-").split("-", 1)[0].lower()
@@ -75,6 +75,6 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
     app.jinja_env.globals.update(
         tool_url=tool_url, csrf_token=csrf_token, session_token=session_token,
-        current_launch=current_launch,
+        current_launch=resolved_launch,
     )
     return app

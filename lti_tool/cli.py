@@ -54,6 +54,10 @@ def db_upgrade(revision: str) -> None:
     """Apply the schema migrations."""
     settings = read_settings()
     upgrade_database(settings.database_url, revision)
+    if revision == "head":
+        with open_session(settings) as session:
+            # the first signing key is made here, once, not by racing web workers
+            keys.ensure_signing_key(session)
     click.echo(f"Database upgraded to {revision}.")
 
 

@@ -50,5 +50,8 @@ def run_gunicorn(settings: Settings, *, bind: str | None, workers: int | None) -
         "max_requests_jitter": 200,
         "accesslog": "-",
         "forwarded_allow_ips": "127.0.0.1",
+        # The tool does not use gunicorn's control socket; without this, two instances on
+        # one host would share $XDG_RUNTIME_DIR/gunicorn.ctl.
+        "control_socket_disable": True,
     }
     ToolApplication(settings, options).run()

@@ -51,6 +51,15 @@ def current_launch() -> Launch | AbsentLaunch:
     return launch_or_absent
 
 
+def resolved_launch() -> Launch | AbsentLaunch:
+    """Return the launch if this request already resolved it, without touching the database.
+
+    Page layouts use this, so that an error page still renders when the database is down.
+    """
+    launch: Launch | AbsentLaunch = g.get("launch") or AbsentLaunch()
+    return launch
+
+
 def session_token() -> str | None:
     """Return the token of the current launch session, for links and forms."""
     current_launch()

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.lti.errors import LaunchRefused
@@ -41,7 +42,16 @@ def handle_http_error(exc: HTTPException) -> Any:
     return _render(status, title, message, None)
 
 
+def handle_database_down(exc: OperationalError) -> Any:
+    """Answer 503 when the database cannot be reached, instead of a traceback."""
+    log.error("database unavailable: %s", exc.orig)
+    return _render(503, "Temporarily unavailable",
+                   "The tool cannot reach its database just now. Nothing you did was lost.",
+                   "Try again in a minute. If it persists, tell the tool's administrator.")
+
+
 def register_error_handlers(app: Flask) -> None:
     """Attach the error handlers to ``app``."""
     app.register_error_handler(LaunchRefused, handle_launch_refused)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(OperationalError, handle_database_down)

@@ -6,17 +6,20 @@ platforms' origins (and nothing else may frame it).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from urllib.parse import urlsplit
 
 from flask import Response
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from lti_tool.models import Platform
 
 ORIGIN_CACHE_SECONDS = 30.0
+log = logging.getLogger(__name__)
 
 
 def origin_of(url: str) -> str | None:
@@ -39,16 +42,21 @@ class FrameAncestors:
     def origins(self) -> tuple[str, ...]:
         """Return the allowed origins, re-reading the database every few seconds."""
         if time.monotonic() - self._read_at > ORIGIN_CACHE_SECONDS:
-            with self._lock, self._session_factory() as session:
-                rows = session.execute(
-                    select(Platform.issuer, Platform.auth_login_url).where(
-                        Platform.disabled_at.is_(None)
-                    )
-                )
-                found = {origin_of(u) for row in rows for u in row}
-                self._origins = tuple(sorted(o for o in found if o))
+            with self._lock:
                 self._read_at = time.monotonic()
+                try:
+                    self._origins = self._read_origins()
+                except SQLAlchemyError:
+                    log.warning("could not read platform origins; keeping the last known ones")
         return self._origins
+
+    def _read_origins(self) -> tuple[str, ...]:
+        with self._session_factory() as session:
+            rows = session.execute(
+                select(Platform.issuer, Platform.auth_login_url).where(Platform.disabled_at.is_(None))
+            )
+            found = {origin_of(u) for row in rows for u in row}
+        return tuple(sorted(o for o in found if o))
 
 
 def content_security_policy(frame_origins: tuple[str, ...]) -> str:

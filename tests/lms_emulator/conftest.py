@@ -7,6 +7,8 @@ emulator fetches through ``jwks_fetcher``, and helpers that do what a tool does
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -22,9 +24,10 @@ from flask.testing import FlaskClient
 from jwt.algorithms import RSAAlgorithm
 from werkzeug.test import TestResponse
 
+from lms_emulator import platform
 from lms_emulator import vocabulary as v
 from lms_emulator.app import create_emulator_app
-from lms_emulator.platform import EmulatorConfig, Institution, default_seed
+from lms_emulator.platform import EmulatorConfig, Institution, SigningKey, default_seed
 
 LMS_BASE = "http://lms.test"
 TOOL_BASE = "http://tool.test"
@@ -56,12 +59,31 @@ def query_of(url: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(url).query).items()}
 
 
-@pytest.fixture
-def read_form() -> Callable[[TestResponse], dict[str, Any]]:
-    """The one form of an HTML response: action, method and its inputs."""
+@pytest.fixture(scope="session")
+def rsa_key_pool() -> list[rsa.RSAPrivateKey]:
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(6)]
 
-    def read(response: TestResponse) -> dict[str, Any]:
-        forms = parse_forms(response.get_data(as_text=True))
+
+@pytest.fixture(autouse=True)
+def reuse_platform_keys(monkeypatch: pytest.MonkeyPatch, rsa_key_pool: list[rsa.RSAPrivateKey]) -> None:
+    """Hand institutions real 2048-bit keys from a pool instead of generating each (~0.1 s apiece).
+
+    Kids stay fresh, and a test sees up to six different keys before one repeats.
+    """
+    keys = itertools.cycle(rsa_key_pool)
+
+    def pooled_key() -> SigningKey:
+        return SigningKey(kid=secrets.token_urlsafe(12), private_key=next(keys))
+
+    monkeypatch.setattr(platform, "generate_signing_key", pooled_key)
+
+
+@pytest.fixture
+def read_form() -> Callable[[TestResponse | str], dict[str, Any]]:
+    """The one form of an HTML response (or page text): action, method and its inputs."""
+
+    def read(response: TestResponse | str) -> dict[str, Any]:
+        forms = parse_forms(response if isinstance(response, str) else response.get_data(as_text=True))
         assert len(forms) == 1, forms
         return forms[0]
 
@@ -151,7 +173,9 @@ def make_client_assertion(institution: Institution, sign_as_tool: Callable[..., 
 def request_token(client: FlaskClient, institution: Institution) -> Callable[..., TestResponse]:
     """POST a client_credentials token request with the given assertion and scopes."""
 
-    def post(assertion: str, scopes: tuple[str, ...] = v.SERVICE_SCOPES, slug: str | None = None) -> TestResponse:
+    def post(
+        assertion: str, scopes: tuple[str, ...] = v.SERVICE_SCOPES, slug: str | None = None
+    ) -> TestResponse:
         return client.post(
             f"/{slug or institution.slug}/token",
             data={
@@ -184,7 +208,9 @@ def auth_params(client: FlaskClient, institution: Institution) -> Callable[..., 
     """Start a launch and answer it as the tool's /lti/login would: the auth request's params."""
 
     def start(user: str = "4", link: str = "2", **launch_args: str) -> dict[str, str]:
-        response = client.get(f"/{institution.slug}/launch", query_string={"user": user, "link": link, **launch_args})
+        response = client.get(
+            f"/{institution.slug}/launch", query_string={"user": user, "link": link, **launch_args}
+        )
         assert response.status_code == 302
         login = query_of(response.headers["Location"])
         return {
@@ -210,7 +236,9 @@ def launch_id_token(
     """Run a full launch and return the id_token the platform form-posts."""
 
     def launch(user: str = "4", link: str = "2", **launch_args: str) -> str:
-        response = client.get(f"/{institution.slug}/auth", query_string=auth_params(user, link, **launch_args))
+        response = client.get(
+            f"/{institution.slug}/auth", query_string=auth_params(user, link, **launch_args)
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
         (form,) = parse_forms(response.get_data(as_text=True))
         return str(form["inputs"]["id_token"])

@@ -21,7 +21,9 @@ def post_json(
     return client.post(url, data=json.dumps(body), content_type=media_type, headers=headers)
 
 
-def score(user_id: str = "4", given: float = 7, timestamp: str = "2026-03-01T10:00:00.000+00:00", **extra: Any) -> dict[str, Any]:
+def score(
+    user_id: str = "4", given: float = 7, timestamp: str = "2026-03-01T10:00:00.000+00:00", **extra: Any
+) -> dict[str, Any]:
     return {
         "userId": user_id,
         "scoreGiven": given,
@@ -55,7 +57,13 @@ def test_list_line_items_with_filters(client: FlaskClient, bearer: Bearer) -> No
 
 def test_create_get_update_delete_line_item(client: FlaskClient, bearer: Bearer) -> None:
     headers = bearer(v.SCOPE_AGS_LINEITEM)
-    body = {"label": "U1 quiz", "scoreMaximum": 12, "resourceId": "u1-quiz", "tag": "quiz", "resourceLinkId": "2"}
+    body = {
+        "label": "U1 quiz",
+        "scoreMaximum": 12,
+        "resourceId": "u1-quiz",
+        "tag": "quiz",
+        "resourceLinkId": "2",
+    }
     created = post_json(client, LINEITEMS, body, v.MEDIA_LINEITEM, headers)
     assert created.status_code == 201
     assert created.mimetype == v.MEDIA_LINEITEM
@@ -106,7 +114,9 @@ def test_line_item_media_type_is_required(client: FlaskClient, bearer: Bearer) -
     assert response.status_code == 415
 
 
-def test_services_need_a_token_with_the_right_scope(client: FlaskClient, bearer: Bearer, unit1_item: str) -> None:
+def test_services_need_a_token_with_the_right_scope(
+    client: FlaskClient, bearer: Bearer, unit1_item: str
+) -> None:
     no_token = client.get(LINEITEMS)
     assert no_token.status_code == 401
     assert no_token.headers["WWW-Authenticate"].startswith("Bearer")
@@ -194,7 +204,9 @@ def test_extra_credit_when_the_institution_allows_it(
     client: FlaskClient, bearer: Bearer, unit1_item: str, institution: Institution
 ) -> None:
     institution.allow_extra_credit = True
-    response = post_json(client, f"{unit1_item}/scores", score(given=11), v.MEDIA_SCORE, bearer(v.SCOPE_AGS_SCORE))
+    response = post_json(
+        client, f"{unit1_item}/scores", score(given=11), v.MEDIA_SCORE, bearer(v.SCOPE_AGS_SCORE)
+    )
     assert response.status_code == 204
 
 
@@ -215,7 +227,9 @@ def test_score_without_given_clears_the_result(client: FlaskClient, bearer: Bear
 def test_scores_for_unknown_line_items_and_courses(client: FlaskClient, bearer: Bearer) -> None:
     headers = bearer(v.SCOPE_AGS_SCORE)
     assert post_json(client, f"{LINEITEMS}/999/scores", score(), v.MEDIA_SCORE, headers).status_code == 404
-    missing_course = post_json(client, "/linkoping/ags/c-999/lineitems/1/scores", score(), v.MEDIA_SCORE, headers)
+    missing_course = post_json(
+        client, "/linkoping/ags/c-999/lineitems/1/scores", score(), v.MEDIA_SCORE, headers
+    )
     assert missing_course.status_code == 404
     bad_json = client.post(f"{LINEITEMS}/1/scores", data="{nope", content_type=v.MEDIA_SCORE, headers=headers)
     assert bad_json.status_code == 400

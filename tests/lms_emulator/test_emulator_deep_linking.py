@@ -36,7 +36,7 @@ def dl_data(launch_id_token: Callable[..., str]) -> str:
 def test_valid_response_places_links_and_line_items(
     client: FlaskClient, institution: Institution, make_dl_response: MakeResponse, dl_data: str
 ) -> None:
-    plain = {"type": "ltiResourceLink", "title": "L2I programme (again)"}
+    plain = {"type": "ltiResourceLink", "title": "L2I programme (again)", "url": None, "custom": None}
     token = make_dl_response(dl_data, [UNIT_ITEM, plain], **{v.CLAIM_DL_MSG: "Two activities added"})
     response = client.post(DL_RETURN, data={"JWT": token})
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -79,10 +79,15 @@ def test_placed_link_launches_with_its_custom_and_line_item(
     assert claims[v.CLAIM_CUSTOM] == {"unit": "u3-labs"}
     line_item = institution.courses[0].line_item_for_link(placed.id)
     assert line_item is not None
-    assert claims[v.CLAIM_AGS_ENDPOINT]["lineitem"] == f"http://lms.test/linkoping/ags/c-101/lineitems/{line_item.id}"
+    assert (
+        claims[v.CLAIM_AGS_ENDPOINT]["lineitem"]
+        == f"http://lms.test/linkoping/ags/c-101/lineitems/{line_item.id}"
+    )
 
 
-def test_empty_response_places_nothing(client: FlaskClient, make_dl_response: MakeResponse, dl_data: str) -> None:
+def test_empty_response_places_nothing(
+    client: FlaskClient, make_dl_response: MakeResponse, dl_data: str
+) -> None:
     response = client.post(DL_RETURN, data={"JWT": make_dl_response(dl_data, [])})
     assert response.status_code == 200
     assert "nothing was placed" in response.get_data(as_text=True)
@@ -100,7 +105,9 @@ def assert_refused(client: FlaskClient, token: str | None, words: str) -> None:
 def test_wrong_signature_is_refused(
     client: FlaskClient, make_dl_response: MakeResponse, dl_data: str, other_key: rsa.RSAPrivateKey
 ) -> None:
-    assert_refused(client, make_dl_response(dl_data, [UNIT_ITEM], key=other_key), "Signature verification failed")
+    assert_refused(
+        client, make_dl_response(dl_data, [UNIT_ITEM], key=other_key), "Signature verification failed"
+    )
 
 
 def test_wrong_data_is_refused(client: FlaskClient, make_dl_response: MakeResponse, dl_data: str) -> None:
@@ -109,7 +116,9 @@ def test_wrong_data_is_refused(client: FlaskClient, make_dl_response: MakeRespon
     assert_refused(client, make_dl_response(None, [UNIT_ITEM]), "data claim")
 
 
-def test_data_is_accepted_only_once(client: FlaskClient, make_dl_response: MakeResponse, dl_data: str) -> None:
+def test_data_is_accepted_only_once(
+    client: FlaskClient, make_dl_response: MakeResponse, dl_data: str
+) -> None:
     assert client.post(DL_RETURN, data={"JWT": make_dl_response(dl_data, [UNIT_ITEM])}).status_code == 200
     assert_refused(client, make_dl_response(dl_data, [UNIT_ITEM]), "already used")
 
@@ -121,7 +130,11 @@ def test_non_resource_link_items_are_refused(
     html_item = {"type": "html", "html": "<p>hi</p>"}
     assert_refused(client, make_dl_response(dl_data, [UNIT_ITEM, html_item]), "Only ltiResourceLink")
     assert len(institution.courses[0].links) == links_before, "a refused response places nothing"
-    assert_refused(client, make_dl_response(dl_data, [{"type": "link", "url": "https://x.example"}]), "not &#39;link&#39;")
+    assert_refused(
+        client,
+        make_dl_response(dl_data, [{"type": "link", "url": "https://x.example"}]),
+        "not &#39;link&#39;",
+    )
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,11 @@ def test_institutions_have_distinct_keys_and_clients(emulator_config: EmulatorCo
 
 def test_seeded_course_links_and_people(institution: Institution) -> None:
     (course,) = institution.courses
-    assert (course.context_id, course.label, course.title) == ("c-101", "L2I-PILOT", "Learning 2 Innovate pilot")
+    assert (course.context_id, course.label, course.title) == (
+        "c-101",
+        "L2I-PILOT",
+        "Learning 2 Innovate pilot",
+    )
     customs = [link.custom for link in course.links]
     assert customs[0] == {}
     assert [custom["unit"] for custom in customs[1:]] == [

@@ -44,7 +44,9 @@ def test_issuer_is_accepted_as_audience(
     assert response.status_code == 200
 
 
-def test_unknown_scopes_are_dropped_and_only_unknown_refused(request_token: Post, make_client_assertion: Make) -> None:
+def test_unknown_scopes_are_dropped_and_only_unknown_refused(
+    request_token: Post, make_client_assertion: Make
+) -> None:
     mixed = request_token(make_client_assertion(), (v.SCOPE_AGS_SCORE, "https://example.org/scope/admin"))
     assert mixed.get_json()["scope"] == v.SCOPE_AGS_SCORE
     only_unknown = request_token(make_client_assertion(), ("https://example.org/scope/admin",))
@@ -121,9 +123,13 @@ def test_grant_and_assertion_type_are_checked(
         "client_assertion_type": v.CLIENT_ASSERTION_TYPE_JWT_BEARER,
         "client_assertion": make_client_assertion(),
     }
-    assert_refused(client.post("/linkoping/token", data=form), 400, "unsupported_grant_type", "client_credentials")
+    assert_refused(
+        client.post("/linkoping/token", data=form), 400, "unsupported_grant_type", "client_credentials"
+    )
     form.update(grant_type="client_credentials", client_assertion_type="urn:other")
-    assert_refused(client.post("/linkoping/token", data=form), 400, "invalid_request", "client_assertion_type")
+    assert_refused(
+        client.post("/linkoping/token", data=form), 400, "invalid_request", "client_assertion_type"
+    )
     del form["client_assertion"]
     form["client_assertion_type"] = v.CLIENT_ASSERTION_TYPE_JWT_BEARER
     assert_refused(client.post("/linkoping/token", data=form), 400, "invalid_request", "missing")
@@ -143,7 +149,9 @@ def test_alg_none_assertion_is_refused(request_token: Post, institution: Institu
     assert_refused(request_token(unsigned), 401, "invalid_client", "RS256")
 
 
-def test_token_requests_are_recorded(client: FlaskClient, request_token: Post, make_client_assertion: Make) -> None:
+def test_token_requests_are_recorded(
+    client: FlaskClient, request_token: Post, make_client_assertion: Make
+) -> None:
     request_token(make_client_assertion())
     request_token(make_client_assertion(key=None, kid="nope"))
     entries = client.get("/linkoping/_record").get_json()["token_requests"]
