@@ -37,10 +37,10 @@ class PlatformSpec:
     auth_audience: str | None = None
 
 
-def _check_url(label: str, value: str, *, allow_http: bool = True) -> None:
+def _check_url(label: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise PlatformError(f"{label} must be an absolute https URL, got {value!r}")
+        raise PlatformError(f"{label} must be an absolute http(s) URL, got {value!r}")
     if len(value) > MAX_URL_LENGTH:
         raise PlatformError(f"{label} is longer than {MAX_URL_LENGTH} characters")
 
