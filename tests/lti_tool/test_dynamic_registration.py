@@ -6,7 +6,6 @@ import html
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.models import Deployment, Platform
+from tests.fixtures.captures import read_capture
 from tests.fixtures.servers import LiveServer, serve
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "moodle-4.5"
 TOKEN = "moodle-registration-token"
 
 
@@ -32,8 +31,8 @@ class FakeMoodle:
 
     def app(self) -> Flask:
         app = Flask("fake-moodle")
-        captured = json.loads((CAPTURES / "openid_configuration.json").read_text())
-        answer = json.loads((CAPTURES / "dynamic_registration_response.json").read_text())
+        captured = read_capture("openid_configuration.json")
+        answer = read_capture("dynamic_registration_response.json")
 
         @app.get("/mod/lti/openid-configuration.php")
         def configuration() -> Response:

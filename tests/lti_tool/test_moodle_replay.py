@@ -11,7 +11,6 @@ import html
 import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -30,6 +29,7 @@ from lti_tool.models import (
     ResourceLink,
     ToolSession,
 )
+from tests.fixtures.captures import moodle_captures_dir
 from tests.fixtures.lti import LoginStarted
 from tests.fixtures.platforms import (
     MOODLE_CLIENT_ID,
@@ -40,7 +40,7 @@ from tests.fixtures.platforms import (
     read_login_redirect,
 )
 
-CAPTURES = Path(os.environ.get("L2I_MOODLE_CAPTURES", "/work/shared/moodle-4.5"))
+CAPTURES = moodle_captures_dir()
 
 Claims = dict[str, Any]
 
