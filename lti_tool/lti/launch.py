@@ -220,8 +220,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             )
         if not isinstance(header.get("kid"), str) or not header["kid"]:
             raise LaunchRefused("The id_token's header has no key id (kid).")
-        for name in ("iss",):
-            _check_string_claim(body, name, "issuer")
+        _check_string_claim(body, "iss", "issuer")
         self._client_id = client_id_from_audience(body)
         return self
 
@@ -250,11 +249,6 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 status=401,
                 hint="Launch again from the LMS.",
             )
-        return self
-
-    def validate_registration(self) -> ToolMessageLaunch:
-        """Find the registration for the token's issuer and client_id."""
-        super().validate_registration()
         return self
 
     def validate_jwt_signature(self) -> ToolMessageLaunch:
@@ -302,6 +296,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             super().validate_message()
         except LaunchRefused:
             raise
-        except LtiException as exc:
+        except LtiException as exc:  # pylti1p3's own validators
+
             raise LaunchRefused(f"The launch message is not valid: {exc}.") from exc
         return self
