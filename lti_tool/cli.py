@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from l2i_db import create_db_engine, create_session_factory
 from lti_tool import keys, platforms
+from lti_tool.lti.storage import purge_expired_values
 from lti_tool.migrate import upgrade_database
+from lti_tool.sessions import purge_expired_sessions
 from lti_tool.settings import Settings, SettingsError, load_settings
 
 
@@ -59,6 +61,17 @@ def db_upgrade(revision: str) -> None:
             # the first signing key is made here, once, not by racing web workers
             keys.ensure_signing_key(session)
     click.echo(f"Database upgraded to {revision}.")
+
+
+@db.command("purge")
+def db_purge() -> None:
+    """Delete expired launch data, tool sessions and signing keys (run it daily, e.g. from cron)."""
+    with open_session(read_settings()) as session:
+        values = purge_expired_values(session)
+        sessions = purge_expired_sessions(session)
+        old_keys = keys.purge_expired_keys(session)
+    click.echo(f"Removed {values} expired launch value(s), {sessions} expired session(s) and "
+               f"{old_keys} expired key(s).")
 
 
 @db.command("revision")

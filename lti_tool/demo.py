@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from l2i_db import create_db_engine, create_session_factory
-from lms_emulator.app import create_emulator_app
-from lms_emulator.platform import EmulatorConfig, default_seed
+from lms_emulator.platform import EmulatorConfig
+from lms_emulator.server import RunningEmulator, start_emulator
 from lti_tool import keys, platforms
 from lti_tool.app import create_app
 from lti_tool.migrate import upgrade_database
@@ -23,24 +23,31 @@ from lti_tool.settings import Settings, load_settings
 
 @dataclass
 class DemoServers:
-    """The two running servers and the URLs a person opens."""
+    """The tool's server (not yet serving) and the running LMS emulator."""
 
     tool: BaseWSGIServer
-    lms: BaseWSGIServer
+    lms: RunningEmulator
     tool_url: str
-    lms_url: str
-    emulator: EmulatorConfig
+
+    @property
+    def lms_url(self) -> str:
+        """The demo LMS's address."""
+        return self.lms.base_url
+
+    @property
+    def emulator(self) -> EmulatorConfig:
+        """The emulated institutions."""
+        return self.lms.config
 
     def start(self) -> None:
-        """Serve both in background threads."""
-        for server in (self.tool, self.lms):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+        """Serve the tool in a background thread."""
+        threading.Thread(target=self.tool.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         """Stop both servers."""
-        for server in (self.tool, self.lms):
-            server.shutdown()
-            server.server_close()
+        self.tool.shutdown()
+        self.tool.server_close()
+        self.lms.stop()
 
 
 def register_emulator(session: Session, emulator: EmulatorConfig) -> list[str]:
@@ -65,23 +72,20 @@ def register_emulator(session: Session, emulator: EmulatorConfig) -> list[str]:
 def build_demo(
     settings: Settings, *, host: str, port: int, lms_port: int, institutions: int = 1
 ) -> DemoServers:
-    """Migrate the database, register the emulator, and create (not start) both servers."""
+    """Migrate the database, start the LMS emulator, register it, and create the tool's server.
+
+    Call :meth:`DemoServers.start` to serve the tool.
+    """
     upgrade_database(settings.database_url)
-    lms_url = f"http://{host}:{lms_port}"
-    emulator = default_seed(lms_url, settings.base_url, institutions=institutions)
+    lms = start_emulator(settings.base_url, host=host, port=lms_port, institutions=institutions)
     engine = create_db_engine(settings.database_url)
     with create_session_factory(engine)() as session:
-        register_emulator(session, emulator)
+        register_emulator(session, lms.config)
         session.commit()
     engine.dispose()
     tool_app: Flask = create_app(settings)
-    lms_app: Flask = create_emulator_app(emulator)
     return DemoServers(
-        tool=make_server(host, port, tool_app, threaded=True),
-        lms=make_server(host, lms_port, lms_app, threaded=True),
-        tool_url=settings.base_url,
-        lms_url=lms_url,
-        emulator=emulator,
+        tool=make_server(host, port, tool_app, threaded=True), lms=lms, tool_url=settings.base_url
     )
 
 

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 PREFIX = "L2I_"
@@ -57,31 +58,25 @@ def _check_http_url(name: str, value: str, problems: list[str]) -> str:
     return value.rstrip("/")
 
 
-def _read_int(env: Mapping[str, str], name: str, default: int, problems: list[str]) -> int:
-    raw = env.get(PREFIX + name)
+def _read_number(
+    env: Mapping[str, str], field_name: str, problems: list[str], *, maximum: float | None = None
+) -> Any:
+    """Read ``L2I_<FIELD>`` as the type of the Settings field, defaulting to the field's default."""
+    default = getattr(Settings, field_name)
+    name = PREFIX + field_name.upper()
+    raw = env.get(name)
     if raw is None or raw == "":
         return default
+    kind = type(default)
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        problems.append(f"{PREFIX}{name} must be a whole number, got {raw!r}")
+        what = "a whole number" if kind is int else "a number"
+        problems.append(f"{name} must be {what}, got {raw!r}")
         return default
-    if value <= 0:
-        problems.append(f"{PREFIX}{name} must be greater than 0, got {value}")
-    return value
-
-
-def _read_float(env: Mapping[str, str], name: str, default: float, problems: list[str]) -> float:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        problems.append(f"{PREFIX}{name} must be a number of seconds, got {raw!r}")
-        return default
-    if not 0 < value <= 120:
-        problems.append(f"{PREFIX}{name} must be between 0 and 120 seconds, got {value}")
+    if value <= 0 or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum:g}" if maximum is not None else ""
+        problems.append(f"{name} must be greater than 0{upper}, got {value}")
     return value
 
 
@@ -137,11 +132,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lrs_endpoint=lrs_endpoint,
         lrs_username=lrs_username,
         lrs_password=lrs_password,
-        session_lifetime=_read_int(env, "SESSION_LIFETIME", 8 * 3600, problems),
-        http_timeout=_read_float(env, "HTTP_TIMEOUT", 5.0, problems),
-        jwks_cache_seconds=_read_int(env, "JWKS_CACHE_SECONDS", 3600, problems),
-        key_grace_days=_read_int(env, "KEY_GRACE_DAYS", 14, problems),
-        max_request_bytes=_read_int(env, "MAX_REQUEST_BYTES", 1024 * 1024, problems),
+        session_lifetime=_read_number(env, "session_lifetime", problems),
+        http_timeout=_read_number(env, "http_timeout", problems, maximum=120),
+        jwks_cache_seconds=_read_number(env, "jwks_cache_seconds", problems),
+        key_grace_days=_read_number(env, "key_grace_days", problems),
+        max_request_bytes=_read_number(env, "max_request_bytes", problems),
         log_level=log_level,
     )
     if problems:

@@ -18,6 +18,12 @@ class LaunchRefused(LtiException):
             self.status = status
 
 
+class StateMismatch(LaunchRefused):
+    """The launch's state was not started in this browser (or its cookie did not come back)."""
+
+    status = 401
+
+
 class PlatformUnavailable(LaunchRefused):
     """The platform's key set could not be fetched (down, slow or answering nonsense)."""
 

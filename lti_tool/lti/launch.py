@@ -27,7 +27,7 @@ from pylti1p3.contrib.flask.oidc_login import FlaskOIDCLogin
 from pylti1p3.exception import LtiException
 
 from lti_tool import vocabulary as v
-from lti_tool.lti.errors import LaunchRefused
+from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.keysets import KeySetCache
 
 MAX_ID_TOKEN_BYTES = 64 * 1024
@@ -190,9 +190,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         try:
             super().validate_state()
         except LtiException as exc:
-            raise LaunchRefused(
+            raise StateMismatch(
                 "This launch does not match a login started in this browser (state mismatch).",
-                status=401,
                 hint="Launch again from the LMS. If it keeps failing, the browser may be "
                 "blocking the tool's cookie: open the activity in a new window.",
             ) from exc

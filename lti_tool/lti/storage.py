@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
@@ -76,9 +76,3 @@ def purge_expired_values(session: Session) -> int:
     """Delete expired launch data; return how many rows went."""
     result = session.execute(delete(LtiValue).where(LtiValue.expires_at <= utcnow()))
     return int(getattr(result, "rowcount", 0))
-
-
-def count_values(session: Session, prefix: str = "") -> int:
-    """Return how many stored values have keys starting with ``prefix`` (for tests and status)."""
-    stmt = select(LtiValue.key).where(LtiValue.key.startswith(prefix))
-    return len(list(session.scalars(stmt)))

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from lti_tool import keys, platforms
 from lti_tool import vocabulary as v
-from lti_tool.lti.errors import LaunchRefused
+from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.launch import (
     STATE_LIFETIME,
     ToolCookieService,
@@ -113,11 +113,12 @@ def launch() -> Any:
     message_launch.set_launch_data_lifetime(STATE_LIFETIME)
     try:
         message_launch.validate()
-    except LaunchRefused as exc:
-        if exc.status == 401 and "state mismatch" in exc.message:
-            blocked = _blocked_cookie_page(message_launch)
-            if blocked is not None:
-                return blocked
+    except StateMismatch:
+        blocked = _blocked_cookie_page(message_launch)
+        if blocked is not None:
+            return blocked
+        raise
+    except LaunchRefused:
         raise
     except (LtiException, OIDCException) as exc:
         raise LaunchRefused(f"The launch was refused: {exc}.") from exc

@@ -129,3 +129,23 @@ def test_keys_are_never_printed_privately(database_url: str) -> None:
     output = run(database_url, "keys", "list").output + run(database_url, "platform", "list").output
     assert "PRIVATE KEY" not in output
     assert json.dumps(output)
+
+
+def test_purge_removes_only_what_has_expired(database_url: str) -> None:
+    import datetime as dt
+
+    from lti_tool.models import LtiValue
+
+    now = dt.datetime.now(dt.UTC)
+    engine = create_engine(database_url)
+    with Session(engine) as session:
+        session.add_all([
+            LtiValue(key="lti1p3-nonce-old", value=True, expires_at=now - dt.timedelta(minutes=1)),
+            LtiValue(key="lti1p3-nonce-new", value=True, expires_at=now + dt.timedelta(minutes=9)),
+        ])
+        session.commit()
+    result = run(database_url, "db", "purge")
+    assert result.exit_code == 0 and "Removed 1 expired launch value(s)" in result.output
+    with Session(engine) as session:
+        assert list(session.scalars(select(LtiValue.key))) == ["lti1p3-nonce-new"]
+    engine.dispose()

@@ -35,6 +35,8 @@ def test_postgres_url_gets_the_psycopg_driver() -> None:
         ({"L2I_LRS_USERNAME": "u", "L2I_LRS_PASSWORD": "p"}, "L2I_LRS_ENDPOINT is not"),
         ({"L2I_HTTP_TIMEOUT": "abc"}, "L2I_HTTP_TIMEOUT must be a number"),
         ({"L2I_SESSION_LIFETIME": "-5"}, "greater than 0"),
+        ({"L2I_SESSION_LIFETIME": "1.5"}, "L2I_SESSION_LIFETIME must be a whole number"),
+        ({"L2I_HTTP_TIMEOUT": "500"}, "at most 120"),
         ({"L2I_LOG_LEVEL": "loud"}, "L2I_LOG_LEVEL"),
     ],
 )
