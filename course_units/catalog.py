@@ -1,20 +1,19 @@
-"""The programme's catalogue: the units' ids, titles and summaries, read from ``unit.yaml`` files."""
+"""The programme's catalogue as the unit list shows it: ids, titles and summaries.
+
+A thin view over ``course_units.loader.load_catalog``: the summaries come from the fully validated
+content, so a fault anywhere raises ``ContentError`` here too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import yaml
-
+from course_units.content import Unit
+from course_units.loader import CONTENT_DIR, ContentError, load_catalog
 from course_units.text import localise
 
-CONTENT_DIR = Path(__file__).parent / "content"
-
-
-class ContentError(ValueError):
-    """A content file is missing or malformed; the message names the file."""
+__all__ = ["CONTENT_DIR", "ContentError", "UnitSummary", "load_unit_summaries", "summarise_unit"]
 
 
 @dataclass(frozen=True)
@@ -37,35 +36,18 @@ class UnitSummary:
         return localise(self.summary, locale)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ContentError(f"{path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContentError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-def _summary_from(path: Path, data: dict[str, Any]) -> UnitSummary:
-    try:
-        return UnitSummary(
-            id=str(data["id"]),
-            order=int(data["order"]),
-            title=dict(data["title"]),
-            summary=dict(data.get("summary") or {}),
-            estimated_minutes=int(data.get("estimated_minutes") or 0),
-            activity_ids=tuple(str(a) for a in data.get("activities") or ()),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ContentError(f"{path}: missing or malformed field ({exc})") from exc
+def summarise_unit(unit: Unit) -> UnitSummary:
+    """Return the unit list's view of ``unit``."""
+    return UnitSummary(
+        id=unit.id,
+        order=unit.order,
+        title=dict(unit.title),
+        summary=dict(unit.summary),
+        estimated_minutes=unit.estimated_minutes,
+        activity_ids=tuple(a.id for a in unit.activities),
+    )
 
 
 def load_unit_summaries(content_dir: Path = CONTENT_DIR) -> list[UnitSummary]:
-    """Read every ``*/unit.yaml`` under ``content_dir``, in programme order."""
-    units = [_summary_from(p, _read_yaml(p)) for p in sorted(content_dir.glob("*/unit.yaml"))]
-    ids = [u.id for u in units]
-    duplicates = {i for i in ids if ids.count(i) > 1}
-    if duplicates:
-        raise ContentError(f"{content_dir}: duplicate unit ids {sorted(duplicates)}")
-    return sorted(units, key=lambda u: u.order)
+    """Load and validate the content under ``content_dir``; return the units' summaries in order."""
+    return [summarise_unit(unit) for unit in load_catalog(content_dir).units]

@@ -7,22 +7,51 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask_babel import Babel
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from course_units.catalog import load_unit_summaries
+from competencies.framework import Framework, load_framework
+from competencies.store import active_framework
+from course_units.loader import load_catalog
+from course_units.text import localise
 from l2i_db import create_db_engine, create_session_factory
 from lti_tool.lti.keysets import KeySetCache
 from lti_tool.principal import Launch
 from lti_tool.sessions import SessionTokens
 from lti_tool.settings import Settings, load_settings
-from lti_tool.web import errors, health_views, home_views, lti_views, registration_views
+from lti_tool.web import (
+    errors,
+    health_views,
+    home_views,
+    lti_views,
+    profile_views,
+    registration_views,
+    trainer_views,
+    unit_views,
+)
 from lti_tool.web.auth import csrf_token, resolved_launch, session_token, tool_url
+from lti_tool.web.markdown import render_markdown
 from lti_tool.web.security import FrameAncestors, apply_security_headers
 from lti_tool.web.state import EXTENSION, AppState, close_db
 
-BLUEPRINTS = (lti_views.bp, registration_views.bp, home_views.bp, health_views.bp)
+BLUEPRINTS = (
+    lti_views.bp, registration_views.bp, home_views.bp, unit_views.bp, trainer_views.bp,
+    profile_views.bp, health_views.bp,
+)
 SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
 
 babel = Babel()
+log = logging.getLogger(__name__)
+
+
+def read_framework(session_factory: sessionmaker[Session]) -> Framework:
+    """Return the framework imported into the database, or the bundled one before any import."""
+    try:
+        with session_factory() as session:
+            return active_framework(session)
+    except SQLAlchemyError as exc:  # a database not yet upgraded: the bundled framework serves
+        log.warning("reading the imported framework failed (%s); using the bundled one", exc)
+        return load_framework()
 
 
 def select_locale() -> str:
@@ -54,13 +83,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     logging.basicConfig(level=settings.log_level)
     engine = create_db_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    framework = read_framework(session_factory)
     app.extensions[EXTENSION] = AppState(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
         keysets=KeySetCache(ttl=settings.jwks_cache_seconds, timeout=settings.http_timeout),
         tokens=SessionTokens(settings.secret_key, settings.session_lifetime),
-        units=load_unit_summaries(),
+        catalog=load_catalog(known_competencies=framework.competency_ids()),
+        framework=framework,
     )
     babel.init_app(app, locale_selector=select_locale)
     for blueprint in BLUEPRINTS:
@@ -73,6 +104,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     def _security_headers(response: Response) -> Response:
         return apply_security_headers(response, frame_ancestors.origins())
 
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["localise"] = localise
     app.jinja_env.globals.update(
         tool_url=tool_url, csrf_token=csrf_token, session_token=session_token,
         current_launch=resolved_launch,

@@ -204,3 +204,12 @@ def demo(port: int, lms_port: int, host: str, institutions: int) -> None:
 
     os.environ.setdefault("L2I_BASE_URL", f"http://{host}:{port}")
     run_demo(host=host, port=port, lms_port=lms_port, institutions=institutions)
+
+
+from lti_tool.cli_units import units  # noqa: E402 (a subcommand group from its own module)
+
+main.add_command(units)
+
+from lti_tool.cli_framework import framework  # noqa: E402 (a subcommand group from its own module)
+
+main.add_command(framework)

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData
 from l2i_db import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-MODEL_MODULES = ("lti_tool.models",)
+MODEL_MODULES = ("lti_tool.models", "course_units.models", "competencies.models", "competencies.store")
 
 
 def load_metadata() -> MetaData:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from competencies.proficiency import ProficiencyRule
+
 PREFIX = "L2I_"
 MIN_SECRET_LENGTH = 32
 
@@ -38,6 +40,7 @@ class Settings:
     key_grace_days: int = 14
     max_request_bytes: int = 1024 * 1024
     log_level: str = "INFO"
+    proficiency: ProficiencyRule = field(default_factory=ProficiencyRule)
 
     @property
     def is_https(self) -> bool:
@@ -93,6 +96,23 @@ def _read_lrs(env: Mapping[str, str], problems: list[str]) -> tuple[str | None, 
     return endpoint, username, password
 
 
+def _read_proficiency(env: Mapping[str, str], problems: list[str]) -> ProficiencyRule:
+    default = ProficiencyRule()
+    raw_thresholds = env.get(PREFIX + "PROFICIENCY_THRESHOLDS") or ""
+    try:
+        thresholds = (tuple(float(t) for t in raw_thresholds.split(","))
+                      if raw_thresholds else default.thresholds)
+        return ProficiencyRule(
+            method=env.get(PREFIX + "PROFICIENCY_METHOD") or default.method,  # type: ignore[arg-type]
+            min_sources=int(env.get(PREFIX + "PROFICIENCY_MIN_SOURCES") or default.min_sources),
+            thresholds=thresholds,
+            rating_weight=float(env.get(PREFIX + "PROFICIENCY_RATING_WEIGHT") or default.rating_weight),
+        )
+    except ValueError as exc:
+        problems.append(f"L2I_PROFICIENCY_* settings are invalid: {exc} (see docs/proficiency.md)")
+        return default
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (default: the process environment).
 
@@ -138,6 +158,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         key_grace_days=_read_number(env, "key_grace_days", problems),
         max_request_bytes=_read_number(env, "max_request_bytes", problems),
         log_level=log_level,
+        proficiency=_read_proficiency(env, problems),
     )
     if problems:
         raise SettingsError(problems)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from pylti1p3.contrib.flask.request import FlaskRequest
@@ -146,15 +145,26 @@ def _accept_launch(message_launch: ToolMessageLaunch, conf: DatabaseToolConf) ->
     return sync_launch(session, platform, deployment, claims)
 
 
-def _enter_tool(synced: SyncedLaunch, token: str) -> BaseResponse:
-    params: dict[str, str] = {SESSION_PARAM: token}
-    unit = synced.custom.get(v.CUSTOM_UNIT)
-    if unit:
-        params["unit"] = unit
-    endpoint = "home.index"
+def _landing(synced: SyncedLaunch) -> tuple[str, dict[str, Any]]:
+    """Where a launch lands: deep linking, the activity or unit the link selects, or the unit list."""
     if synced.message_type == v.MESSAGE_DEEP_LINKING:
-        endpoint = "home.deep_linking"
-    response = redirect(url_for(endpoint) + "?" + urlencode(params), code=303)
+        return "home.deep_linking", {}
+    catalog = app_state().catalog
+    unit = catalog.unit(str(synced.custom.get(v.CUSTOM_UNIT) or ""))
+    activity_id = str(synced.custom.get(v.CUSTOM_ACTIVITY) or "")
+    activity_unit = catalog.unit_of_activity(activity_id) if activity_id else None
+    if activity_unit is not None and (unit is None or unit.id == activity_unit.id):
+        return "units.activity_overview", {"unit_id": activity_unit.id, "activity_id": activity_id}
+    if unit is not None:
+        return "units.unit_overview", {"unit_id": unit.id}
+    requested = str(synced.custom.get(v.CUSTOM_UNIT) or activity_id)
+    return "home.index", ({"unknown": requested} if requested else {})
+
+
+def _enter_tool(synced: SyncedLaunch, token: str) -> BaseResponse:
+    endpoint, values = _landing(synced)
+    values[SESSION_PARAM] = token
+    response = redirect(url_for(endpoint, **values), code=303)
     settings = app_state().settings
     response.set_cookie(
         SESSION_COOKIE, token, max_age=settings.session_lifetime, httponly=True,

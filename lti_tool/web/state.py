@@ -8,7 +8,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from course_units.catalog import UnitSummary
+from competencies.framework import Framework
+from course_units.content import Catalog
 from lti_tool.lti.keysets import KeySetCache
 from lti_tool.sessions import SessionTokens
 from lti_tool.settings import Settings
@@ -25,7 +26,8 @@ class AppState:
     session_factory: sessionmaker[Session]
     keysets: KeySetCache
     tokens: SessionTokens
-    units: list[UnitSummary]
+    catalog: Catalog
+    framework: Framework
 
 
 def app_state(app: Flask | None = None) -> AppState:

@@ -88,18 +88,40 @@ def test_instructor_reaches_the_trainer_dashboard_and_a_learner_does_not(
     assert no_cookies.get(f"/trainer?s={learner_token}").status_code == 403
 
 
-def test_custom_unit_parameter_marks_that_unit(library_driver: LibraryLaunchDriver) -> None:
+def test_custom_unit_parameter_opens_that_unit(library_driver: LibraryLaunchDriver) -> None:
     launch = LibraryLaunch(
         user_id="lib-learner-2", roles=(v.ROLE_LEARNER,), resource_link_id="rl-labs",
         custom={"unit": "u3-labs"},
     )
     response = library_driver.launch(launch)
     assert response.status_code == 303, html.unescape(response.get_data(as_text=True))
-    assert parse_qs(urlsplit(response.headers["Location"]).query)["unit"] == ["u3-labs"]
+    assert urlsplit(response.headers["Location"]).path == "/units/u3-labs"
     text = library_driver.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Unit 3:" in text
+    assert "Setting up and running" in html.unescape(text)
+
+
+def test_custom_activity_parameter_opens_that_activity(library_driver: LibraryLaunchDriver) -> None:
+    launch = LibraryLaunch(
+        user_id="lib-learner-3", roles=(v.ROLE_LEARNER,), resource_link_id="rl-canvas",
+        custom={"activity": "u3-lab-canvas"},
+    )
+    response = library_driver.launch(launch)
+    assert response.status_code == 303, html.unescape(response.get_data(as_text=True))
+    assert urlsplit(response.headers["Location"]).path == "/units/u3-labs/activities/u3-lab-canvas"
+
+
+def test_unknown_custom_unit_lands_on_the_list_with_a_notice(library_driver: LibraryLaunchDriver) -> None:
+    launch = LibraryLaunch(
+        user_id="lib-learner-4", roles=(v.ROLE_LEARNER,), resource_link_id="rl-bad",
+        custom={"unit": "u9-<script>"},
+    )
+    response = library_driver.launch(launch)
+    assert response.status_code == 303
+    assert urlsplit(response.headers["Location"]).path == "/"
+    text = library_driver.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "points at a unit this tool does not have (u9-&lt;script&gt;)" in text
     assert text.count('<li class="unit') == 5
-    assert text.count('class="unit chosen"') == 1
-    assert '<li class="unit chosen" id="u3-labs">' in text
 
 
 def test_replayed_library_token_is_refused(

@@ -1,0 +1,137 @@
+"""Writing evidence: from graded attempts, and from trainers' ratings and overrides.
+
+Each function adds rows and updates the one learner's proficiency in the caller's transaction
+(it flushes, never commits), so that an attempt, its evidence and its statements land together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from competencies.models import Evidence, EvidenceKind
+from competencies.proficiency import ProficiencyRule, update_proficiency
+from l2i_db import utcnow
+
+MAX_NOTE_CHARS = 5000
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a piece of evidence was produced: the platform and LTI context of the work."""
+
+    platform_id: int | None = None
+    context_id: int | None = None
+
+
+class EvidenceError(ValueError):
+    """A rating or override that cannot be recorded; the message says why."""
+
+
+def record_attempt_evidence(
+    session: Session,
+    *,
+    learner_id: int,
+    activity_id: str,
+    attempt_id: int | None,
+    competency_scores: Mapping[str, float],
+    weights: Mapping[str, float],
+    origin: Origin,
+    rule: ProficiencyRule,
+    at: dt.datetime | None = None,
+) -> list[Evidence]:
+    """Write one row per competency a graded attempt gives evidence for, then update proficiency."""
+    when = at or utcnow()
+    rows = [
+        Evidence(
+            learner_id=learner_id, competency_id=competency_id, kind=EvidenceKind.ATTEMPT.value,
+            score=round(min(max(score, 0.0), 1.0), 4), weight=weights[competency_id],
+            activity_id=activity_id, attempt_id=attempt_id, platform_id=origin.platform_id,
+            context_id=origin.context_id, created_at=when,
+        )
+        for competency_id, score in sorted(competency_scores.items())
+        if weights.get(competency_id, 0) > 0
+    ]
+    session.add_all(rows)
+    session.flush()
+    if rows:
+        update_proficiency(session, learner_id, [r.competency_id for r in rows], rule,
+                           evidence_id=rows[-1].id, at=when)
+    return rows
+
+
+def _clean_note(note: str | None) -> str | None:
+    text = (note or "").strip()
+    if len(text) > MAX_NOTE_CHARS:
+        raise EvidenceError(f"The note is {len(text)} characters long; keep it under {MAX_NOTE_CHARS}.")
+    return text or None
+
+
+def _check_level(level: int, rule: ProficiencyRule) -> None:
+    if not 1 <= level <= rule.levels:
+        raise EvidenceError(f"Choose a level between 1 and {rule.levels}.")
+
+
+def add_rating(
+    session: Session,
+    *,
+    learner_id: int,
+    competency_id: str,
+    level: int,
+    note: str | None,
+    rated_by_id: int | None,
+    origin: Origin,
+    rule: ProficiencyRule,
+    override: bool = False,
+    at: dt.datetime | None = None,
+) -> Evidence:
+    """Record a trainer's rating (one more source) or override (sets the level) of a competency."""
+    _check_level(level, rule)
+    when = at or utcnow()
+    row = Evidence(
+        learner_id=learner_id, competency_id=competency_id,
+        kind=(EvidenceKind.OVERRIDE if override else EvidenceKind.RATING).value,
+        score=rule.score_for_level(level), weight=rule.rating_weight, level=level,
+        note=_clean_note(note), rated_by_id=rated_by_id, platform_id=origin.platform_id,
+        context_id=origin.context_id, created_at=when,
+    )
+    session.add(row)
+    session.flush()
+    update_proficiency(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
+    return row
+
+
+def clear_override(
+    session: Session,
+    *,
+    learner_id: int,
+    competency_id: str,
+    note: str | None,
+    rated_by_id: int | None,
+    origin: Origin,
+    rule: ProficiencyRule,
+    at: dt.datetime | None = None,
+) -> Evidence:
+    """Withdraw the override on a competency; the computed level returns, and history keeps both."""
+    when = at or utcnow()
+    row = Evidence(
+        learner_id=learner_id, competency_id=competency_id, kind=EvidenceKind.CLEAR.value,
+        weight=0.0, note=_clean_note(note), rated_by_id=rated_by_id,
+        platform_id=origin.platform_id, context_id=origin.context_id, created_at=when,
+    )
+    session.add(row)
+    session.flush()
+    update_proficiency(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
+    return row
+
+
+def evidence_of(session: Session, learner_id: int, competency_id: str | None = None) -> list[Evidence]:
+    """Return a learner's evidence, newest first, optionally for one competency."""
+    query = select(Evidence).where(Evidence.learner_id == learner_id)
+    if competency_id is not None:
+        query = query.where(Evidence.competency_id == competency_id)
+    return list(session.scalars(query.order_by(Evidence.id.desc())))

@@ -1,0 +1,170 @@
+"""Progress through the units: pages visited, activities done, where to resume, completion."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from course_units.attempts import best_score, handed_in
+from course_units.content import Catalog, Unit
+from course_units.models import Attempt, PageVisit, UnitCompletion, UnitPosition
+from l2i_db import utcnow
+
+
+@dataclass(frozen=True)
+class UnitProgress:
+    """How far one learner is in one unit."""
+
+    unit_id: str
+    pages_seen: frozenset[str]
+    pages_total: int
+    activities_done: frozenset[str]
+    activities_total: int
+    quiz_score: float | None
+    completed_at: dt.datetime | None
+    resume: tuple[str, str] | None   # ("page" | "activity", id)
+
+    @property
+    def percent(self) -> int:
+        """Share of pages visited and activities handed in, 0..100 (100 once complete)."""
+        if self.completed_at is not None:
+            return 100
+        total = self.pages_total + self.activities_total
+        done = len(self.pages_seen) + len(self.activities_done)
+        return min(99, round(100 * done / total)) if total else 0
+
+    @property
+    def state(self) -> str:
+        """``not-started``, ``in-progress`` or ``complete``."""
+        if self.completed_at is not None:
+            return "complete"
+        if self.pages_seen or self.activities_done or self.resume:
+            return "in-progress"
+        return "not-started"
+
+
+@dataclass
+class _LearnerWork:
+    visits: dict[str, set[str]]
+    attempts: dict[str, list[Attempt]]
+    positions: dict[str, tuple[str, str]]
+    completions: dict[str, dt.datetime]
+
+
+def _read_work(session: Session, learner_id: int, unit_ids: Iterable[str]) -> _LearnerWork:
+    ids = list(unit_ids)
+    visits: dict[str, set[str]] = defaultdict(set)
+    for unit_id, page_id in session.execute(
+        select(PageVisit.unit_id, PageVisit.page_id)
+        .where(PageVisit.learner_id == learner_id, PageVisit.unit_id.in_(ids))
+    ):
+        visits[unit_id].add(page_id)
+    attempts: dict[str, list[Attempt]] = defaultdict(list)
+    for attempt in session.scalars(
+        select(Attempt).where(Attempt.learner_id == learner_id, Attempt.unit_id.in_(ids))
+        .order_by(Attempt.number)
+    ):
+        attempts[attempt.activity_id].append(attempt)
+    positions = {
+        p.unit_id: (p.kind, p.target_id)
+        for p in session.scalars(select(UnitPosition).where(
+            UnitPosition.learner_id == learner_id, UnitPosition.unit_id.in_(ids)))
+    }
+    completions = {
+        c.unit_id: c.completed_at
+        for c in session.scalars(select(UnitCompletion).where(
+            UnitCompletion.learner_id == learner_id, UnitCompletion.unit_id.in_(ids)))
+    }
+    return _LearnerWork(visits, attempts, positions, completions)
+
+
+def _progress_from(unit: Unit, work: _LearnerWork) -> UnitProgress:
+    page_ids = {p.id for p in unit.pages}
+    done = frozenset(a.id for a in unit.activities if handed_in(work.attempts.get(a.id, [])))
+    quiz_scores = [best_score(work.attempts.get(a.id, [])) for a in unit.activities if a.auto_graded]
+    known = [s for s in quiz_scores if s is not None]
+    return UnitProgress(
+        unit_id=unit.id,
+        pages_seen=frozenset(work.visits.get(unit.id, set()) & page_ids),
+        pages_total=len(unit.pages),
+        activities_done=done,
+        activities_total=len(unit.activities),
+        quiz_score=min(known) if known and len(known) == len(quiz_scores) else None,
+        completed_at=work.completions.get(unit.id),
+        resume=work.positions.get(unit.id),
+    )
+
+
+def programme_progress(session: Session, catalog: Catalog, learner_id: int) -> dict[str, UnitProgress]:
+    """Return a learner's progress in every unit, read in a handful of queries."""
+    work = _read_work(session, learner_id, [u.id for u in catalog.units])
+    return {unit.id: _progress_from(unit, work) for unit in catalog.units}
+
+
+def unit_progress(session: Session, unit: Unit, learner_id: int) -> UnitProgress:
+    """Return a learner's progress in one unit."""
+    return _progress_from(unit, _read_work(session, learner_id, [unit.id]))
+
+
+def record_position(session: Session, learner_id: int, unit_id: str, kind: str, target_id: str,
+                    at: dt.datetime | None = None) -> None:
+    """Remember where the learner is in a unit, for "Resume"."""
+    when = at or utcnow()
+    position = session.scalar(select(UnitPosition).where(
+        UnitPosition.learner_id == learner_id, UnitPosition.unit_id == unit_id))
+    if position is None:
+        session.add(UnitPosition(learner_id=learner_id, unit_id=unit_id, kind=kind,
+                                 target_id=target_id, updated_at=when))
+    else:
+        position.kind, position.target_id, position.updated_at = kind, target_id, when
+    session.flush()
+
+
+def record_page_visit(session: Session, learner_id: int, unit_id: str, page_id: str,
+                      at: dt.datetime | None = None) -> None:
+    """Mark a page as visited and make it the place to resume."""
+    when = at or utcnow()
+    visit = session.scalar(select(PageVisit).where(
+        PageVisit.learner_id == learner_id, PageVisit.page_id == page_id))
+    if visit is None:
+        session.add(PageVisit(learner_id=learner_id, unit_id=unit_id, page_id=page_id,
+                              first_at=when, last_at=when))
+    else:
+        visit.last_at = when
+    record_position(session, learner_id, unit_id, "page", page_id, at=when)
+
+
+def rule_met(unit: Unit, attempts: dict[str, Sequence[Attempt]]) -> bool:
+    """Return whether the unit's completion rule holds for these attempts (by activity id)."""
+    rule = unit.completion
+    if rule.all_activities and not all(handed_in(attempts.get(a.id, [])) for a in unit.activities):
+        return False
+    if rule.min_quiz_score is not None:
+        for activity in unit.activities:
+            if activity.auto_graded:
+                score = best_score(attempts.get(activity.id, []))
+                if score is None or score + 1e-9 < rule.min_quiz_score:
+                    return False
+    return True
+
+
+def check_completion(session: Session, unit: Unit, learner_id: int,
+                     at: dt.datetime | None = None) -> UnitCompletion | None:
+    """Record the unit as complete the first time its rule holds; return the new row, else None."""
+    already = session.scalar(select(UnitCompletion).where(
+        UnitCompletion.learner_id == learner_id, UnitCompletion.unit_id == unit.id))
+    if already is not None:
+        return None
+    work = _read_work(session, learner_id, [unit.id])
+    if not rule_met(unit, dict(work.attempts)):
+        return None
+    completion = UnitCompletion(learner_id=learner_id, unit_id=unit.id, unit_version=unit.version,
+                                completed_at=at or utcnow())
+    session.add(completion)
+    session.flush()
+    return completion
