@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         session_factory=session_factory,
         keysets=KeySetCache(ttl=settings.jwks_cache_seconds, timeout=settings.http_timeout),
         tokens=SessionTokens(settings.secret_key, settings.session_lifetime),
-        catalog=load_catalog(known_competencies=framework.competency_ids()),
+        catalog=load_catalog(settings.content_dir, known_competencies=framework.competency_ids()),
         framework=framework,
     )
     babel.init_app(app, locale_selector=select_locale)

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import click
 from sqlalchemy.orm import Session
 
+from competencies.framework import FrameworkError, load_framework
+from course_units.loader import ContentError, load_catalog
 from l2i_db import create_db_engine, create_session_factory
 from lti_tool import keys, platforms
 from lti_tool.lti.storage import purge_expired_values
@@ -25,6 +27,16 @@ def read_settings() -> Settings:
         return load_settings()
     except SettingsError as exc:
         click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+def check_content(settings: Settings) -> None:
+    """Exit (status 2) with every fault, file and line, if the units' content does not load."""
+    try:
+        known = load_framework().competency_ids()
+        load_catalog(settings.content_dir, known_competencies=known)
+    except (ContentError, FrameworkError) as exc:
+        click.echo(f"The tool cannot start: its content has errors.\n{exc}", err=True)
         sys.exit(2)
 
 
@@ -190,6 +202,7 @@ def serve(bind: str | None, workers: int | None) -> None:
     from lti_tool.server import run_gunicorn
 
     settings = read_settings()
+    check_content(settings)
     run_gunicorn(settings, bind=bind, workers=workers)
 
 
@@ -203,7 +216,11 @@ def demo(port: int, lms_port: int, host: str, institutions: int) -> None:
     from lti_tool.demo import run_demo
 
     os.environ.setdefault("L2I_BASE_URL", f"http://{host}:{port}")
-    run_demo(host=host, port=port, lms_port=lms_port, institutions=institutions)
+    try:
+        run_demo(host=host, port=port, lms_port=lms_port, institutions=institutions)
+    except ContentError as exc:
+        click.echo(f"The demo cannot start: its content has errors.\n{exc}", err=True)
+        sys.exit(2)
 
 
 from lti_tool.cli_units import units  # noqa: E402 (a subcommand group from its own module)

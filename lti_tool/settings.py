@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from competencies.proficiency import ProficiencyRule
+from course_units.loader import CONTENT_DIR
 
 PREFIX = "L2I_"
 MIN_SECRET_LENGTH = 32
@@ -41,6 +42,7 @@ class Settings:
     max_request_bytes: int = 1024 * 1024
     log_level: str = "INFO"
     proficiency: ProficiencyRule = field(default_factory=ProficiencyRule)
+    content_dir: Path = CONTENT_DIR
 
     @property
     def is_https(self) -> bool:
@@ -113,6 +115,16 @@ def _read_proficiency(env: Mapping[str, str], problems: list[str]) -> Proficienc
         return default
 
 
+def _read_content_dir(env: Mapping[str, str], problems: list[str]) -> Path:
+    raw = env.get(PREFIX + "CONTENT_DIR")
+    if not raw:
+        return CONTENT_DIR
+    path = Path(raw).resolve()
+    if not path.is_dir():
+        problems.append(f"L2I_CONTENT_DIR must be a folder holding one folder per unit, got {raw!r}")
+    return path
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (default: the process environment).
 
@@ -159,6 +171,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_request_bytes=_read_number(env, "max_request_bytes", problems),
         log_level=log_level,
         proficiency=_read_proficiency(env, problems),
+        content_dir=_read_content_dir(env, problems),
     )
     if problems:
         raise SettingsError(problems)

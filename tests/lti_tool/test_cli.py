@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
+from course_units.loader import CONTENT_DIR
 from lti_tool.cli import main
 from lti_tool.models import Context, Deployment, Platform, ToolKey
 
@@ -149,3 +152,15 @@ def test_purge_removes_only_what_has_expired(database_url: str) -> None:
     with Session(engine) as session:
         assert list(session.scalars(select(LtiValue.key))) == ["lti1p3-nonce-new"]
     engine.dispose()
+
+
+def test_serve_refuses_to_start_on_broken_content(sqlite_url: str, tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content)
+    quiz = content / "u2-social-innovation" / "activities" / "u2-quiz.yaml"
+    broken = quiz.read_text(encoding="utf-8").replace("kind: quiz", "kind: [quiz", 1)
+    quiz.write_text(broken, encoding="utf-8")
+    result = run(sqlite_url, "serve", env={"L2I_CONTENT_DIR": str(content)})
+    assert result.exit_code == 2
+    assert "The tool cannot start: its content has errors." in result.output
+    assert "u2-quiz.yaml:3: not valid YAML" in result.output

@@ -38,6 +38,11 @@ def test_postgres_url_gets_the_psycopg_driver() -> None:
         ({"L2I_SESSION_LIFETIME": "1.5"}, "L2I_SESSION_LIFETIME must be a whole number"),
         ({"L2I_HTTP_TIMEOUT": "500"}, "at most 120"),
         ({"L2I_LOG_LEVEL": "loud"}, "L2I_LOG_LEVEL"),
+        ({"L2I_PROFICIENCY_METHOD": "median"}, "unknown proficiency method"),
+        ({"L2I_PROFICIENCY_THRESHOLDS": "0,0.9,0.5"}, "thresholds must start at 0 and rise"),
+        ({"L2I_PROFICIENCY_THRESHOLDS": "0,x"}, "L2I_PROFICIENCY_* settings are invalid"),
+        ({"L2I_PROFICIENCY_MIN_SOURCES": "0"}, "at least 1"),
+        ({"L2I_CONTENT_DIR": "/no/such/folder"}, "L2I_CONTENT_DIR must be a folder"),
     ],
 )
 def test_problems_are_named(changes: dict[str, str], says: str) -> None:
@@ -50,3 +55,12 @@ def test_all_problems_at_once() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({"L2I_BASE_URL": "nope", "L2I_LOG_LEVEL": "x"})
     assert len(caught.value.problems) == 3
+
+
+def test_proficiency_rule_from_the_environment() -> None:
+    settings = load_settings({**GOOD, "L2I_PROFICIENCY_METHOD": "best", "L2I_PROFICIENCY_MIN_SOURCES": "3",
+                              "L2I_PROFICIENCY_THRESHOLDS": "0,0.5,0.75,0.95",
+                              "L2I_PROFICIENCY_RATING_WEIGHT": "2"})
+    rule = settings.proficiency
+    assert (rule.method, rule.min_sources, rule.thresholds, rule.rating_weight) == (
+        "best", 3, (0.0, 0.5, 0.75, 0.95), 2.0)
