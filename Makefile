@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The UI's compiled catalogues (build output, not in git): rebuilt when their .po changes.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard lti_tool/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean translations messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +16,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+lti_tool/translations/%/LC_MESSAGES/messages.mo: lti_tool/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d lti_tool/translations -l $*
+
+translations: $(CATALOGUES)
+
+# After the UI's text changed: refresh the template and every catalogue (then translate what is
+# new or fuzzy; tests/lti_tool/test_translations.py fails until none is left).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k lazy_gettext -k ngettext:1,2 --no-wrap \
+	  --sort-by-file --project "L2I Engine" --copyright-holder "L2I Engine contributors" \
+	  -o lti_tool/translations/messages.pot .
+	$(BIN)/pybabel update --no-wrap -i lti_tool/translations/messages.pot -d lti_tool/translations
+
+demo: $(STAMP) $(CATALOGUES)
 	$(BIN)/l2i demo
 
-test: $(STAMP)
+test: $(STAMP) $(CATALOGUES)
 	bash scripts/test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Every benchmark under bench/, each printing its figures beside the naive way's.
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,8 +48,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(CATALOGUES)
 	$(BIN)/pytest
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -f $(CATALOGUES)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from competencies.models import Evidence, EvidenceKind
 from competencies.proficiency import ProficiencyRule, update_proficiency
+from course_units.i18n import N_, Message, ReadableError
 from l2i_db import utcnow
 
 MAX_NOTE_CHARS = 5000
@@ -28,7 +29,7 @@ class Origin:
     context_id: int | None = None
 
 
-class EvidenceError(ValueError):
+class EvidenceError(ReadableError):
     """A rating or override that cannot be recorded; the message says why."""
 
 
@@ -67,13 +68,14 @@ def record_attempt_evidence(
 def _clean_note(note: str | None) -> str | None:
     text = (note or "").strip()
     if len(text) > MAX_NOTE_CHARS:
-        raise EvidenceError(f"The note is {len(text)} characters long; keep it under {MAX_NOTE_CHARS}.")
+        raise EvidenceError(Message(N_("The note is %(chars)s characters long; keep it under %(limit)s."),
+                                    chars=len(text), limit=MAX_NOTE_CHARS))
     return text or None
 
 
 def _check_level(level: int, rule: ProficiencyRule) -> None:
     if not 1 <= level <= rule.levels:
-        raise EvidenceError(f"Choose a level between 1 and {rule.levels}.")
+        raise EvidenceError(Message(N_("Choose a level between 1 and %(levels)s."), levels=rule.levels))
 
 
 def add_rating(

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from course_units.content import Activity
+from course_units.i18n import N_, Message, ReadableError
 from course_units.models import Attempt, AttemptStatus
 from course_units.scoring import QuizResult, RubricResult, score_quiz, score_rubric
 from l2i_db import utcnow
@@ -23,7 +24,7 @@ from l2i_db import utcnow
 MAX_FEEDBACK_CHARS = 10_000
 
 
-class AttemptError(ValueError):
+class AttemptError(ReadableError):
     """An attempt operation that is not allowed; the message tells the person what to do."""
 
     status = 400
@@ -96,9 +97,10 @@ def start_attempt(
     if draft is not None:
         return draft
     if attempts_left(activity, attempts) == 0:
-        raise AttemptLimitError(
-            f"You have used all {activity.max_attempts} attempts at this activity. "
-            "Your best result counts; ask your trainer if you need another try.")
+        raise AttemptLimitError(Message(
+            N_("You have used all %(n)s attempts at this activity. "
+               "Your best result counts; ask your trainer if you need another try."),
+            n=activity.max_attempts))
     number = (session.scalar(
         select(func.max(Attempt.number)).where(
             Attempt.learner_id == learner_id, Attempt.activity_id == activity.id)
@@ -118,15 +120,15 @@ def find_attempt(session: Session, attempt_id: int, learner_id: int) -> Attempt:
     """Return the learner's own attempt ``attempt_id``; anyone else's is reported as not found."""
     attempt = session.get(Attempt, attempt_id)
     if attempt is None or attempt.learner_id != learner_id:
-        raise AttemptNotFoundError(
-            "There is no such attempt of yours. Open the activity again from its unit.")
+        raise AttemptNotFoundError(Message(
+            N_("There is no such attempt of yours. Open the activity again from its unit.")))
     return attempt
 
 
 def _require_draft(attempt: Attempt) -> None:
     if not attempt.is_draft:
-        raise AttemptClosedError("This attempt was already submitted, so it cannot change. "
-                            "Start a new attempt if you have one left.")
+        raise AttemptClosedError(Message(N_("This attempt was already submitted, so it cannot change. "
+                                            "Start a new attempt if you have one left.")))
 
 
 def _close_draft(session: Session, attempt: Attempt, status: AttemptStatus) -> None:
@@ -136,7 +138,7 @@ def _close_draft(session: Session, attempt: Attempt, status: AttemptStatus) -> N
         .values(status=status.value).execution_options(synchronize_session=False)
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
-        raise AttemptClosedError("This attempt was already submitted, so it cannot change.")
+        raise AttemptClosedError(Message(N_("This attempt was already submitted, so it cannot change.")))
     attempt.status = status.value
 
 
@@ -193,11 +195,13 @@ def grade_open(session: Session, attempt: Attempt, activity: Activity, ratings: 
                feedback: str | None, grader_id: int, at: dt.datetime | None = None) -> RubricResult:
     """Record a trainer's rubric ratings and feedback on a submitted attempt (regrading allowed)."""
     if attempt.is_draft:
-        raise AttemptClosedError("This attempt has not been submitted yet, so it cannot be assessed.")
+        raise AttemptClosedError(
+            Message(N_("This attempt has not been submitted yet, so it cannot be assessed.")))
     text = (feedback or "").strip()
     if len(text) > MAX_FEEDBACK_CHARS:
-        raise AttemptError(f"The feedback is {len(text)} characters long; keep it under "
-                           f"{MAX_FEEDBACK_CHARS}.")
+        raise AttemptError(Message(
+            N_("The feedback is %(chars)s characters long; keep it under %(limit)s."),
+            chars=len(text), limit=MAX_FEEDBACK_CHARS))
     result = score_rubric(activity, ratings)
     attempt.score = result.score
     attempt.result = {"criteria": dict(result.criteria), "competencies": result.competency_scores,

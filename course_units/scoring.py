@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from course_units.content import MAX_RUBRIC_LEVEL, Activity, Pair, QuizItem, Step, count_words
+from course_units.i18n import N_, Count, Message, ReadableError
 from course_units.text import localise
 
 __all__ = [
@@ -38,7 +39,7 @@ _EPSILON = 1e-9
 T = TypeVar("T")
 
 
-class AnswerError(ValueError):
+class AnswerError(ReadableError):
     """The answers don't fit the activity (unknown ids, wrong shape, too long); the message says how."""
 
 
@@ -83,9 +84,10 @@ def score_quiz(activity: Activity, answers: Mapping[str, Any]) -> QuizResult:
     Raises ``AnswerError`` for anything that does not fit the quiz.
     """
     if activity.kind != "quiz":
-        raise AnswerError(f"{activity.id} is not a quiz; it is assessed by a trainer.")
+        raise AnswerError(Message(N_("%(activity)s is not a quiz; it is assessed by a trainer."),
+                                  activity=activity.id))
     if not isinstance(answers, Mapping):
-        raise AnswerError("The answers must be given per question.")
+        raise AnswerError(Message(N_("The answers must be given per question.")))
     _check_item_ids(activity, answers)
     results = tuple(_score_item(item, answers.get(item.id)) for item in activity.items)
     score = _mean([r.score for r in results])
@@ -101,11 +103,12 @@ def score_quiz(activity: Activity, answers: Mapping[str, Any]) -> QuizResult:
 
 def _check_item_ids(activity: Activity, answers: Mapping[Any, Any]) -> None:
     if len(answers) > len(activity.items):
-        raise AnswerError(f"There are {len(activity.items)} questions but {len(answers)} answers.")
+        raise AnswerError(Message(N_("There are %(questions)s questions but %(answers)s answers."),
+                                  questions=len(activity.items), answers=len(answers)))
     known = {item.id for item in activity.items}
     for key in answers:
         if not isinstance(key, str) or key not in known:
-            raise AnswerError(f"There is no question {_shown(key)} in this quiz.")
+            raise AnswerError(Message(N_("There is no question %(id)s in this quiz."), id=_shown(key)))
 
 
 def _score_item(item: QuizItem, answer: Any) -> ItemResult:
@@ -117,14 +120,14 @@ def _score_item(item: QuizItem, answer: Any) -> ItemResult:
 
 
 def _score_single(item: QuizItem, answer: Any) -> tuple[str, float]:
-    choice = _known_id(answer, [o.id for o in item.options], item, "option")
+    choice = _known_id(answer, [o.id for o in item.options], item, _OPTION)
     option = item.option(choice)
     return choice, 1.0 if option is not None and option.correct else 0.0
 
 
 def _score_multiple(item: QuizItem, answer: Any) -> tuple[list[str], float]:
     """Score right choices minus wrong choices, each as a share of its kind, floored at 0."""
-    chosen = _distinct_ids(answer, [o.id for o in item.options], item, "option")
+    chosen = _distinct_ids(answer, [o.id for o in item.options], item, _OPTION)
     right = [o for o in item.options if o.correct]
     wrong = [o for o in item.options if not o.correct]
     hits = sum(1 for o in right if o.id in chosen) / len(right) if right else 0.0
@@ -136,21 +139,23 @@ def _score_matching(item: QuizItem, answer: Any) -> tuple[dict[str, str], float]
     """Score the share of pairs whose left side was matched to its own right side."""
     ids = [p.id for p in item.pairs]
     if not isinstance(answer, Mapping) or len(answer) > len(ids):
-        raise AnswerError(f"Question {item.id}: match each item on the left to one on the right.")
+        raise AnswerError(Message(N_("Question %(item)s: match each item on the left to one on the right."),
+                                  item=item.id))
     chosen: dict[str, str] = {}
     for left, right in answer.items():
-        left_id = _known_id(left, ids, item, "item to match")
+        left_id = _known_id(left, ids, item, _LEFT)
         if right is not None and right != "":
-            chosen[left_id] = _known_id(right, ids, item, "match")
+            chosen[left_id] = _known_id(right, ids, item, _RIGHT)
     return chosen, sum(1 for left, right in chosen.items() if left == right) / len(ids)
 
 
 def _score_ordering(item: QuizItem, answer: Any) -> tuple[list[str], float]:
     """Score the share of the correct 'A directly before B' links that the answer keeps."""
     ids = [s.id for s in item.steps]
-    order = _distinct_ids(answer, ids, item, "step")
+    order = _distinct_ids(answer, ids, item, _STEP)
     if len(order) != len(ids):
-        raise AnswerError(f"Question {item.id}: put all {len(ids)} steps in order, each once.")
+        raise AnswerError(Message(N_("Question %(item)s: put all %(n)s steps in order, each once."),
+                                  item=item.id, n=len(ids)))
     links = set(itertools.pairwise(ids))
     kept = sum(1 for link in itertools.pairwise(order) if link in links)
     return order, kept / len(links) if links else 1.0
@@ -164,20 +169,46 @@ _SCORERS: dict[str, Callable[[QuizItem, Any], tuple[Any, float]]] = {
 }
 
 
-def _known_id(value: Any, ids: Sequence[str], item: QuizItem, what: str) -> str:
+@dataclass(frozen=True)
+class _Part:
+    """The messages about one kind of id in an answer (whole sentences, so that they translate)."""
+
+    unknown: str
+    not_a_list: str = ""
+    too_many: str = ""
+    repeated: str = ""
+
+
+_OPTION = _Part(
+    unknown=N_("Question %(item)s has no option %(id)s."),
+    not_a_list=N_("Question %(item)s: give a list of options."),
+    too_many=N_("Question %(item)s has only %(n)s options; %(given)s were given."),
+    repeated=N_("Question %(item)s: each option can be given only once."),
+)
+_STEP = _Part(
+    unknown=N_("Question %(item)s has no step %(id)s."),
+    not_a_list=N_("Question %(item)s: give a list of steps."),
+    too_many=N_("Question %(item)s has only %(n)s steps; %(given)s were given."),
+    repeated=N_("Question %(item)s: each step can be given only once."),
+)
+_LEFT = _Part(unknown=N_("Question %(item)s has no item to match %(id)s."))
+_RIGHT = _Part(unknown=N_("Question %(item)s has no match %(id)s."))
+
+
+def _known_id(value: Any, ids: Sequence[str], item: QuizItem, part: _Part) -> str:
     if not isinstance(value, str) or value not in ids:
-        raise AnswerError(f"Question {item.id} has no {what} {_shown(value)}.")
+        raise AnswerError(Message(part.unknown, item=item.id, id=_shown(value)))
     return value
 
 
-def _distinct_ids(value: Any, ids: Sequence[str], item: QuizItem, what: str) -> list[str]:
+def _distinct_ids(value: Any, ids: Sequence[str], item: QuizItem, part: _Part) -> list[str]:
     if not isinstance(value, list | tuple):
-        raise AnswerError(f"Question {item.id}: give a list of {what}s.")
+        raise AnswerError(Message(part.not_a_list, item=item.id))
     if len(value) > len(ids):
-        raise AnswerError(f"Question {item.id} has only {len(ids)} {what}s; {len(value)} were given.")
-    chosen = [_known_id(v, ids, item, what) for v in value]
+        raise AnswerError(Message(part.too_many, item=item.id, n=len(ids), given=len(value)))
+    chosen = [_known_id(v, ids, item, part) for v in value]
     if len(set(chosen)) != len(chosen):
-        raise AnswerError(f"Question {item.id}: each {what} can be given only once.")
+        raise AnswerError(Message(part.repeated, item=item.id))
     return chosen
 
 
@@ -202,13 +233,14 @@ def score_rubric(activity: Activity, ratings: Mapping[str, int]) -> RubricResult
     for all of the activity's competencies).
     """
     if not activity.rubric:
-        raise AnswerError(f"{activity.id} has no rubric; it is scored automatically.")
+        raise AnswerError(Message(N_("%(activity)s has no rubric; it is scored automatically."),
+                                  activity=activity.id))
     if not isinstance(ratings, Mapping):
-        raise AnswerError("Give one rating per criterion of the rubric.")
+        raise AnswerError(Message(N_("Give one rating per criterion of the rubric.")))
     known = {c.id for c in activity.rubric}
     for key in ratings:
         if not isinstance(key, str) or key not in known:
-            raise AnswerError(f"The rubric has no criterion {_shown(key)}.")
+            raise AnswerError(Message(N_("The rubric has no criterion %(id)s."), id=_shown(key)))
     criteria = {c.id: _rating(ratings.get(c.id), c.id) for c in activity.rubric}
     score = sum(criteria.values()) / (MAX_RUBRIC_LEVEL * len(criteria))
     competency_scores = {
@@ -221,9 +253,13 @@ def score_rubric(activity: Activity, ratings: Mapping[str, int]) -> RubricResult
 
 def _rating(value: Any, criterion_id: str) -> int:
     if value is None:
-        raise AnswerError(f"Rate criterion {criterion_id} too: every criterion needs a level from 0 to 3.")
+        raise AnswerError(Message(
+            N_("Rate criterion %(criterion)s too: every criterion needs a level from 0 to %(max)s."),
+            criterion=criterion_id, max=MAX_RUBRIC_LEVEL))
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RUBRIC_LEVEL:
-        raise AnswerError(f"Criterion {criterion_id}: the level must be a whole number from 0 to 3.")
+        raise AnswerError(Message(
+            N_("Criterion %(criterion)s: the level must be a whole number from 0 to %(max)s."),
+            criterion=criterion_id, max=MAX_RUBRIC_LEVEL))
     return value
 
 
@@ -231,7 +267,7 @@ def _rating(value: Any, criterion_id: str) -> int:
 # Open answers
 
 
-def check_open_answer(activity: Activity, answer: Any, locale: str | None = "en") -> list[str]:
+def check_open_answer(activity: Activity, answer: Any, locale: str | None = "en") -> list[Message]:
     """Return what stops a reflection or lab canvas from being handed in (empty when it can be).
 
     A reflection is a text of ``min_words`` to ``max_words`` words; a lab canvas is a mapping of
@@ -239,46 +275,60 @@ def check_open_answer(activity: Activity, answer: Any, locale: str | None = "en"
     or a text over ``MAX_ANSWER_CHARS`` characters raises ``AnswerError``.
     """
     if activity.kind == "reflection":
-        return _check_reflection(activity, _text(answer, "Your answer"))
+        return _check_reflection(activity, _text(answer))
     if activity.kind == "lab-canvas":
         return _check_canvas(activity, answer, locale)
-    raise AnswerError(f"{activity.id} is a quiz: its answers are choices, not text.")
+    raise AnswerError(Message(N_("%(activity)s is a quiz: its answers are choices, not text."),
+                              activity=activity.id))
 
 
-def _text(value: Any, what: str) -> str:
+def _text(value: Any, section_title: str | None = None) -> str:
+    """Return ``value`` if it is a text within the limit: the reflection's, or a canvas section's."""
     if not isinstance(value, str):
-        raise AnswerError(f"{what} must be text.")
+        if section_title is None:
+            raise AnswerError(Message(N_("Your answer must be text.")))
+        raise AnswerError(Message(N_("The section '%(title)s' must be text."), title=section_title))
     if len(value) > MAX_ANSWER_CHARS:
-        raise AnswerError(
-            f"{what} is {len(value):,} characters long; the limit is {MAX_ANSWER_CHARS:,}. Shorten it."
-        )
+        chars, limit = Count(len(value)), Count(MAX_ANSWER_CHARS)
+        if section_title is None:
+            raise AnswerError(Message(
+                N_("Your answer is %(chars)s characters long; the limit is %(limit)s. Shorten it."),
+                chars=chars, limit=limit))
+        raise AnswerError(Message(
+            N_("The section '%(title)s' is %(chars)s characters long; the limit is %(limit)s. Shorten it."),
+            title=section_title, chars=chars, limit=limit))
     return value
 
 
-def _check_reflection(activity: Activity, text: str) -> list[str]:
+def _check_reflection(activity: Activity, text: str) -> list[Message]:
     words = count_words(text)
     if words < activity.min_words:
-        return [f"Your answer has {words} words; write at least {activity.min_words}."]
+        return [Message(N_("Your answer has %(words)s words; write at least %(min)s."),
+                        words=words, min=activity.min_words)]
     if activity.max_words and words > activity.max_words:
-        return [f"Your answer has {words} words; shorten it to at most {activity.max_words}."]
+        return [Message(N_("Your answer has %(words)s words; shorten it to at most %(max)s."),
+                        words=words, max=activity.max_words)]
     return []
 
 
-def _check_canvas(activity: Activity, answer: Any, locale: str | None) -> list[str]:
+def _check_canvas(activity: Activity, answer: Any, locale: str | None) -> list[Message]:
     if not isinstance(answer, Mapping):
-        raise AnswerError("A lab canvas is answered section by section.")
+        raise AnswerError(Message(N_("A lab canvas is answered section by section.")))
     if len(answer) > len(activity.sections):
-        raise AnswerError(f"The lab canvas has {len(activity.sections)} sections; {len(answer)} were given.")
+        raise AnswerError(Message(N_("The lab canvas has %(n)s sections; %(given)s were given."),
+                                  n=len(activity.sections), given=len(answer)))
     for key in answer:
         if not isinstance(key, str) or activity.section(key) is None:
-            raise AnswerError(f"The lab canvas has no section {_shown(key)}.")
+            raise AnswerError(Message(N_("The lab canvas has no section %(id)s."), id=_shown(key)))
     problems = []
     for section in activity.sections:
         title = localise(section.title, locale)
         value = answer.get(section.id)
-        words = count_words(_text(value, f"The section '{title}'")) if value is not None else 0
+        words = count_words(_text(value, title)) if value is not None else 0
         if words < section.min_words:
-            problems.append(f"The section '{title}' has {words} words; write at least {section.min_words}.")
+            problems.append(Message(
+                N_("The section '%(title)s' has %(words)s words; write at least %(min)s."),
+                title=title, words=words, min=section.min_words))
     return problems
 
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from competencies.framework import Framework, load_framework
 from competencies.store import active_framework
 from course_units.loader import load_catalog
-from course_units.text import localise
+from course_units.text import language_of, localise
 from l2i_db import create_db_engine, create_session_factory
 from lti_tool.lti.keysets import KeySetCache
 from lti_tool.principal import Launch
@@ -30,7 +31,7 @@ from lti_tool.web import (
     unit_views,
 )
 from lti_tool.web.auth import csrf_token, resolved_launch, session_token, tool_url
-from lti_tool.web.markdown import render_markdown
+from lti_tool.web.markdown import markdown_filter
 from lti_tool.web.security import FrameAncestors, apply_security_headers
 from lti_tool.web.state import EXTENSION, AppState, close_db
 
@@ -66,6 +67,15 @@ def select_locale() -> str:
     return best or "en"
 
 
+def warn_uncompiled_catalogues(app: Flask) -> None:
+    """Log the supported locales whose compiled catalogue is missing (their pages would be English)."""
+    for locale in (loc for loc in SUPPORTED_LOCALES if loc != "en"):
+        compiled = Path(app.root_path, "translations", locale, "LC_MESSAGES", "messages.mo")
+        if not compiled.exists():
+            log.warning("no compiled catalogue %s: the UI shows English instead of %r; run "
+                        "`make translations` (pybabel compile -d lti_tool/translations)", compiled, locale)
+
+
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Build the tool's Flask app from ``settings`` (default: read from ``L2I_*`` variables)."""
     settings = settings or load_settings()
@@ -94,6 +104,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         framework=framework,
     )
     babel.init_app(app, locale_selector=select_locale)
+    warn_uncompiled_catalogues(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.register_error_handlers(app)
@@ -104,10 +115,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     def _security_headers(response: Response) -> Response:
         return apply_security_headers(response, frame_ancestors.origins())
 
-    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["markdown"] = markdown_filter
     app.jinja_env.filters["localise"] = localise
+    app.jinja_env.filters["language_of"] = language_of
     app.jinja_env.globals.update(
         tool_url=tool_url, csrf_token=csrf_token, session_token=session_token,
-        current_launch=resolved_launch,
+        current_launch=resolved_launch, get_locale=get_locale,
     )
     return app

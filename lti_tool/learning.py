@@ -70,11 +70,14 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
 
 
 def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
-                 answer: Any) -> Outcome:
-    """Hand in a reflection or lab canvas for assessment, after checking its length rules."""
-    problems = check_open_answer(activity, answer)
+                 answer: Any, locale: str | None = "en") -> Outcome:
+    """Hand in a reflection or lab canvas for assessment, after checking its length rules.
+
+    ``locale`` is the learner's, for the section titles the problems name.
+    """
+    problems = check_open_answer(activity, answer, locale)
     if problems:
-        raise AttemptError(" ".join(problems))
+        raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
     completion = check_completion(session, unit, attempt.learner_id)
     return Outcome(attempt, [], completion)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from lti_tool.principal import AbsentLaunch, Capability, Launch
 from lti_tool.sessions import find_launch
 from lti_tool.web.state import app_state, db
+from lti_tool.web.translation import gettext
 
 SESSION_PARAM = "s"
 SESSION_HEADER = "X-L2I-Session"
@@ -51,6 +52,13 @@ def current_launch() -> Launch | AbsentLaunch:
     return launch_or_absent
 
 
+def launched() -> Launch:
+    """Return the launch of a view guarded by :func:`launch_required` (typed as present)."""
+    launch = current_launch()
+    assert isinstance(launch, Launch), "launched() is for views guarded by launch_required"
+    return launch
+
+
 def resolved_launch() -> Launch | AbsentLaunch:
     """Return the launch if this request already resolved it, without touching the database.
 
@@ -88,8 +96,8 @@ def _check_csrf(launch: Launch) -> None:
         # reading the form here lets an oversized body answer 413 rather than "token missing"
         sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token")
         if not app_state().tokens.check_csrf(launch.session_id, sent):
-            abort(400, description="The form's security token is missing or wrong. "
-                  "Reload the page and try again.")
+            abort(400, description=gettext("The form's security token is missing or wrong. "
+                                           "Reload the page and try again."))
 
 
 def launch_required(capability: Capability | None = None) -> Callable[[F], F]:
@@ -100,10 +108,10 @@ def launch_required(capability: Capability | None = None) -> Callable[[F], F]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             launch = current_launch()
             if not isinstance(launch, Launch):
-                abort(401, description="Your session has expired or this page was opened "
-                      "outside a launch. Open the activity again from your LMS.")
+                abort(401, description=gettext("Your session has expired or this page was opened "
+                                               "outside a launch. Open the activity again from your LMS."))
             if capability is not None and not launch.can(capability):
-                abort(403, description="Your role in this course does not allow this page.")
+                abort(403, description=gettext("Your role in this course does not allow this page."))
             _check_csrf(launch)
             return view(*args, **kwargs)
 

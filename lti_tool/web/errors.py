@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.lti.errors import LaunchRefused
+from lti_tool.web.translation import gettext, http_error_text
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +30,24 @@ def _render(status: int, title: str, message: str, hint: str | None) -> Any:
 def handle_launch_refused(exc: LaunchRefused) -> Any:
     """Render a refused login or launch."""
     log.info("launch refused (%s): %s", exc.status, exc.message)
-    return _render(exc.status, "The launch was refused", exc.message, exc.hint)
+    return _render(exc.status, gettext("The launch was refused"), exc.message, exc.hint)
 
 
 def handle_http_error(exc: HTTPException) -> Any:
     """Render an HTTP error with its description."""
     status = exc.code or 500
-    title = exc.name
-    message = exc.description or ""
+    title, message = http_error_text(status, exc.name, exc.description or "")
     if status == 413:
-        message = "The request is larger than this tool accepts."
+        message = gettext("The request is larger than this tool accepts.")
     return _render(status, title, message, None)
 
 
 def handle_database_down(exc: OperationalError) -> Any:
     """Answer 503 when the database cannot be reached, instead of a traceback."""
     log.error("database unavailable: %s", exc.orig)
-    return _render(503, "Temporarily unavailable",
-                   "The tool cannot reach its database just now. Nothing you did was lost.",
-                   "Try again in a minute. If it persists, tell the tool's administrator.")
+    return _render(503, gettext("Temporarily unavailable"),
+                   gettext("The tool cannot reach its database just now. Nothing you did was lost."),
+                   gettext("Try again in a minute. If it persists, tell the tool's administrator."))
 
 
 def register_error_handlers(app: Flask) -> None:

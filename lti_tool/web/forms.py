@@ -13,6 +13,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from course_units.content import Activity, QuizItem
+from course_units.i18n import N_, Count, Message
 from course_units.scoring import AnswerError
 
 MAX_FIELD_CHARS = 50_000
@@ -21,8 +22,9 @@ MAX_FIELD_CHARS = 50_000
 def _text(form: MultiDict[str, str], name: str) -> str:
     value = form.get(name, "")
     if len(value) > MAX_FIELD_CHARS:
-        raise AnswerError(f"One of your answers is {len(value):,} characters long; the limit is "
-                          f"{MAX_FIELD_CHARS:,}. Shorten it and submit again.")
+        raise AnswerError(Message(N_("One of your answers is %(chars)s characters long; the limit is "
+                                     "%(limit)s. Shorten it and submit again."),
+                                  chars=Count(len(value)), limit=Count(MAX_FIELD_CHARS)))
     return value
 
 
@@ -35,10 +37,10 @@ def _ordering_answer(item: QuizItem, form: MultiDict[str, str]) -> list[str] | N
         try:
             positions[step.id] = int(raw)
         except ValueError:
-            raise AnswerError("Give each step a position number.") from None
+            raise AnswerError(Message(N_("Give each step a position number."))) from None
     if sorted(positions.values()) != list(range(1, len(item.steps) + 1)):
-        raise AnswerError("Give each step a different position, from 1 to "
-                          f"{len(item.steps)}, in question {item.id}.")
+        raise AnswerError(Message(N_("Give each step a different position, from 1 to %(n)s, "
+                                     "in question %(item)s."), n=len(item.steps), item=item.id))
     return sorted(positions, key=positions.__getitem__)
 
 
@@ -73,6 +75,6 @@ def read_rubric_form(activity: Activity, form: MultiDict[str, str]) -> dict[str,
     for criterion in activity.rubric:
         raw = form.get(f"criterion-{criterion.id}", "")
         if not raw.isdigit():
-            raise AnswerError("Choose a level for every criterion of the rubric before saving.")
+            raise AnswerError(Message(N_("Choose a level for every criterion of the rubric before saving.")))
         ratings[criterion.id] = int(raw)
     return ratings

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from course_units.progress import programme_progress
 from lti_tool.principal import Capability, Launch
-from lti_tool.web.auth import current_launch, launch_required
+from lti_tool.web.auth import current_launch, launch_required, launched
 from lti_tool.web.state import app_state, db
 
 bp = Blueprint("home", __name__)
@@ -36,7 +36,6 @@ def index() -> Any:
 @launch_required(Capability.PLACE_CONTENT)
 def deep_linking() -> Any:
     """Where an instructor's deep-linking request lands: the units that can be placed."""
-    launch = current_launch()
-    assert isinstance(launch, Launch)  # guaranteed by launch_required
+    launch = launched()
     return render_template("deep_linking.html", launch=launch, units=app_state().catalog.units,
                            locale=launch.locale)

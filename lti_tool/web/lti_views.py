@@ -26,6 +26,7 @@ from lti_tool.sessions import create_tool_session
 from lti_tool.sync import SyncedLaunch, sync_launch
 from lti_tool.web.auth import SESSION_COOKIE, SESSION_PARAM
 from lti_tool.web.state import app_state, db
+from lti_tool.web.translation import gettext
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
@@ -41,11 +42,12 @@ def _lti_request() -> FlaskRequest:
 def _check_target_link_uri() -> None:
     target = request.values.get("target_link_uri")
     if not target:
-        raise LaunchRefused("The login request has no target_link_uri.")
+        raise LaunchRefused(gettext("The login request has no target_link_uri."))
     if not is_own_url(target, app_state().settings.base_url):
         raise LaunchRefused(
-            "The login request's target_link_uri points outside this tool; refusing to redirect.",
-            hint=f"Register {app_state().settings.url('/lti/launch')} as the tool's launch URL.",
+            gettext("The login request's target_link_uri points outside this tool; refusing to redirect."),
+            hint=gettext("Register %(url)s as the tool's launch URL.",
+                         url=app_state().settings.url("/lti/launch")),
         )
 
 
@@ -76,7 +78,7 @@ def login() -> Any:
         response = oidc.redirect(settings.url("/lti/launch"))
         _check_login_deployment(conf)
     except OIDCException as exc:
-        raise LaunchRefused(f"The login request was refused: {exc}.") from exc
+        raise LaunchRefused(gettext("The login request was refused: %(reason)s.", reason=str(exc))) from exc
     session.commit()
     return response
 
@@ -120,7 +122,7 @@ def launch() -> Any:
     except LaunchRefused:
         raise
     except (LtiException, OIDCException) as exc:
-        raise LaunchRefused(f"The launch was refused: {exc}.") from exc
+        raise LaunchRefused(gettext("The launch was refused: %(reason)s.", reason=str(exc))) from exc
     synced = _accept_launch(message_launch, conf)
     tool_session = create_tool_session(
         session, synced, lifetime=settings.session_lifetime,
@@ -139,8 +141,8 @@ def _accept_launch(message_launch: ToolMessageLaunch, conf: DatabaseToolConf) ->
     assert deployment is not None
     if not consume_nonce(session, message_launch.nonce()):
         raise LaunchRefused(
-            "This id_token has already been used (a replayed launch).", status=401,
-            hint="Launch again from the LMS.",
+            gettext("This id_token has already been used (a replayed launch)."), status=401,
+            hint=gettext("Launch again from the LMS."),
         )
     return sync_launch(session, platform, deployment, claims)
 

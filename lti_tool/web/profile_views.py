@@ -10,8 +10,8 @@ from sqlalchemy import select
 from competencies.evidence import evidence_of
 from competencies.proficiency import proficiencies_of
 from lti_tool.models import Platform
-from lti_tool.principal import Capability, Launch
-from lti_tool.web.auth import current_launch, launch_required
+from lti_tool.principal import Capability
+from lti_tool.web.auth import launch_required, launched
 from lti_tool.web.state import app_state, db
 
 bp = Blueprint("profile", __name__)
@@ -21,8 +21,7 @@ bp = Blueprint("profile", __name__)
 @launch_required(Capability.STUDY)
 def my_competencies() -> Any:
     """Show the learner's standing in every competency, with each piece of evidence and its institution."""
-    launch = current_launch()
-    assert isinstance(launch, Launch)
+    launch = launched()
     learner_id = launch.user.learner_id
     evidence = evidence_of(db(), learner_id)
     return render_template(

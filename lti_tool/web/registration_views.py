@@ -9,6 +9,7 @@ from flask import Blueprint, render_template, request
 from lti_tool import keys
 from lti_tool.registration import RegistrationError, register_platform
 from lti_tool.web.state import app_state, db
+from lti_tool.web.translation import gettext
 
 bp = Blueprint("registration", __name__, url_prefix="/lti")
 
@@ -20,9 +21,10 @@ def register() -> Any:
     url = request.args.get("openid_configuration", "")[:2048]
     if not url:
         return render_template(
-            "error.html", title="Nothing to register",
-            message="This address is the tool's Dynamic Registration URL. Paste it into your "
-            "LMS's tool management page (Moodle: Manage tools, Tool URL) to register the tool.",
+            "error.html", title=gettext("Nothing to register"),
+            message=gettext("This address is the tool's Dynamic Registration URL. Paste it into your "
+                            "LMS's tool management page (Moodle: Manage tools, Tool URL) to register "
+                            "the tool."),
             hint=None,
         ), 400
     try:
@@ -32,7 +34,7 @@ def register() -> Any:
         )
     except RegistrationError as exc:
         session.rollback()
-        return render_template("error.html", title="Registration failed", message=exc.message,
+        return render_template("error.html", title=gettext("Registration failed"), message=exc.message,
                                hint=None), exc.status
     keys.ensure_signing_key(session)
     session.commit()

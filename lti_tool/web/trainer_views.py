@@ -11,30 +11,26 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from competencies.evidence import EvidenceError, Origin, add_rating, clear_override, evidence_of
 from competencies.proficiency import proficiencies_of
 from course_units.attempts import AttemptError, assessed_in, attempts_to_assess
+from course_units.i18n import N_, Message
 from course_units.models import Attempt
 from course_units.scoring import AnswerError
 from lti_tool.learning import assess_open
 from lti_tool.models import Context, Membership, Platform, PlatformUser
-from lti_tool.principal import Capability, Launch
-from lti_tool.web.auth import current_launch, launch_required, tool_url
+from lti_tool.principal import Capability
+from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_rubric_form
 from lti_tool.web.state import app_state, db
+from lti_tool.web.translation import gettext, message_of
 from lti_tool.web.unit_views import find_activity, find_unit
 
 bp = Blueprint("trainer", __name__)
 
 
-def _launch() -> Launch:
-    launch = current_launch()
-    assert isinstance(launch, Launch)  # guaranteed by launch_required
-    return launch
-
-
 def _context() -> Context:
-    context = _launch().context
+    context = launched().context
     if context is None:
-        abort(403, description="This launch did not come from a course, so there is no class to "
-              "show. Open the tool from an activity in your course.")
+        abort(403, description=gettext("This launch did not come from a course, so there is no class "
+                                       "to show. Open the tool from an activity in your course."))
     return context
 
 
@@ -50,8 +46,8 @@ def course_people(context_id: int) -> dict[int, PlatformUser]:
 def _person_in_course(learner_id: int) -> PlatformUser:
     person = course_people(_context().id).get(learner_id)
     if person is None:
-        abort(404, description="This person has not launched the tool in this course. "
-              "Go back to the trainer dashboard to see your class.")
+        abort(404, description=gettext("This person has not launched the tool in this course. "
+                                       "Go back to the trainer dashboard to see your class."))
     return person
 
 
@@ -62,17 +58,17 @@ def dashboard() -> Any:
     context = _context()
     people = course_people(context.id)
     return render_template(
-        "trainer.html", launch=_launch(), context=context, people=people,
+        "trainer.html", launch=launched(), context=context, people=people,
         waiting=attempts_to_assess(db(), context.id), assessed=assessed_in(db(), context.id),
-        catalog=app_state().catalog, locale=_launch().locale, done=request.args.get("done"),
+        catalog=app_state().catalog, locale=launched().locale, done=request.args.get("done"),
     )
 
 
 def _attempt_in_course(attempt_id: int) -> Attempt:
     attempt = db().get(Attempt, attempt_id)
     if attempt is None or attempt.context_id != _context().id:
-        abort(404, description="There is no such submission in this course. "
-              "Go back to the trainer dashboard to see the work waiting for you.")
+        abort(404, description=gettext("There is no such submission in this course. "
+                                       "Go back to the trainer dashboard to see the work waiting for you."))
     return attempt
 
 
@@ -81,7 +77,7 @@ def _render_assessment(attempt: Attempt, problem: str | None = None, status: int
     activity = find_activity(unit, attempt.activity_id)
     return render_template(
         "assess.html", attempt=attempt, unit=unit, activity=activity,
-        person=_person_in_course(attempt.learner_id), problem=problem, locale=_launch().locale,
+        person=_person_in_course(attempt.learner_id), problem=problem, locale=launched().locale,
     ), status
 
 
@@ -91,7 +87,7 @@ def show_assessment(attempt_id: int) -> Any:
     """Show a learner's submitted work with the rubric to assess it."""
     attempt = _attempt_in_course(attempt_id)
     if attempt.is_draft:
-        abort(404, description="This work has not been submitted yet.")
+        abort(404, description=gettext("This work has not been submitted yet."))
     return _render_assessment(attempt)
 
 
@@ -103,14 +99,14 @@ def save_assessment(attempt_id: int) -> Any:
     unit = find_unit(attempt.unit_id)
     activity = find_activity(unit, attempt.activity_id)
     if activity.auto_graded:
-        abort(409, description="Quizzes are scored automatically; there is nothing to assess.")
+        abort(409, description=gettext("Quizzes are scored automatically; there is nothing to assess."))
     try:
         ratings = read_rubric_form(activity, request.form)
         assess_open(db(), unit, activity, attempt, ratings, request.form.get("feedback"),
-                    _launch().user.id, app_state().settings.proficiency)
+                    launched().user.id, app_state().settings.proficiency)
     except (AnswerError, AttemptError) as exc:
         db().rollback()
-        return _render_assessment(attempt, problem=str(exc), status=422)
+        return _render_assessment(attempt, problem=message_of(exc), status=422)
     db().commit()
     return redirect(tool_url("trainer.dashboard", done="assessed"), code=303)
 
@@ -130,7 +126,7 @@ def _render_learner(learner_id: int, problem: str | None = None, status: int = 2
         "trainer_learner.html", person=person, learner_id=learner_id, context=context,
         framework=app_state().framework, standings=proficiencies_of(db(), learner_id),
         evidence=evidence, platforms={p.id: p for p in db().scalars(select(Platform))},
-        rule=app_state().settings.proficiency, problem=problem, locale=_launch().locale,
+        rule=app_state().settings.proficiency, problem=problem, locale=launched().locale,
         done=request.args.get("done"),
     ), status
 
@@ -142,12 +138,13 @@ def rate_competency(learner_id: int) -> Any:
     _person_in_course(learner_id)
     competency_id = request.form.get("competency", "")
     if app_state().framework.node(competency_id) is None:
-        return _render_learner(learner_id, problem="Choose a competency from the list.", status=422)
+        return _render_learner(learner_id, problem=gettext("Choose a competency from the list."),
+                               status=422)
     action = request.form.get("action", "rate")
-    origin = Origin(platform_id=_launch().platform.id, context_id=_context().id)
+    origin = Origin(platform_id=launched().platform.id, context_id=_context().id)
     common: dict[str, Any] = {
         "learner_id": learner_id, "competency_id": competency_id, "note": request.form.get("note"),
-        "rated_by_id": _launch().user.id, "origin": origin, "rule": app_state().settings.proficiency,
+        "rated_by_id": launched().user.id, "origin": origin, "rule": app_state().settings.proficiency,
     }
     try:
         if action == "clear":
@@ -155,11 +152,11 @@ def rate_competency(learner_id: int) -> Any:
         else:
             level = request.form.get("level", "")
             if not level.isdigit():
-                raise EvidenceError("Choose a level for the competency.")
+                raise EvidenceError(Message(N_("Choose a level for the competency.")))
             add_rating(db(), level=int(level), override=action == "override", **common)
     except EvidenceError as exc:
         db().rollback()
-        return _render_learner(learner_id, problem=str(exc), status=422)
+        return _render_learner(learner_id, problem=message_of(exc), status=422)
     db().commit()
     return _redirect_to_learner(learner_id)
 

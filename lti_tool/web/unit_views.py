@@ -21,34 +21,29 @@ from course_units.models import Attempt
 from course_units.progress import record_page_visit, record_position, unit_progress
 from course_units.scoring import AnswerError, shuffled_pairs, shuffled_steps
 from lti_tool.learning import hand_in_open, hand_in_quiz, where_of
-from lti_tool.principal import Capability, Launch
-from lti_tool.web.auth import current_launch, launch_required, tool_url
+from lti_tool.principal import Capability
+from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_open_form, read_quiz_form
 from lti_tool.web.state import app_state, db
+from lti_tool.web.translation import gettext, message_of
 
 bp = Blueprint("units", __name__)
 
 
-def _launch() -> Launch:
-    launch = current_launch()
-    assert isinstance(launch, Launch)  # guaranteed by launch_required
-    return launch
-
-
 def _learner_id() -> int:
-    return _launch().user.learner_id
+    return launched().user.learner_id
 
 
 def _can_study() -> bool:
-    return _launch().can(Capability.STUDY)
+    return launched().can(Capability.STUDY)
 
 
 def find_unit(unit_id: str) -> Unit:
     """Return the unit ``unit_id`` or answer 404 with the way back."""
     unit = app_state().catalog.unit(unit_id)
     if unit is None:
-        abort(404, description=f"There is no unit {unit_id!r} in this programme. "
-              "Go back to the list of units.")
+        abort(404, description=gettext("There is no unit '%(unit)s' in this programme. "
+                                       "Go back to the list of units.", unit=unit_id))
     return unit
 
 
@@ -56,8 +51,9 @@ def find_activity(unit: Unit, activity_id: str) -> Activity:
     """Return the activity ``activity_id`` of ``unit`` or answer 404."""
     activity = unit.activity(activity_id)
     if activity is None:
-        abort(404, description=f"Unit {unit.order} has no activity {activity_id!r}. "
-              "Open the unit's overview to see its activities.")
+        abort(404, description=gettext("Unit %(n)s has no activity '%(activity)s'. "
+                                       "Open the unit's overview to see its activities.",
+                                       n=unit.order, activity=activity_id))
     return activity
 
 
@@ -65,7 +61,7 @@ def _own_attempt(attempt_id: int) -> tuple[Unit, Activity, Attempt]:
     try:
         attempt = find_attempt(db(), attempt_id, _learner_id())
     except AttemptError as exc:
-        abort(exc.status, description=str(exc))
+        abort(exc.status, description=message_of(exc))
     unit = find_unit(attempt.unit_id)
     return unit, find_activity(unit, attempt.activity_id), attempt
 
@@ -80,7 +76,7 @@ def unit_overview(unit_id: str) -> Any:
     attempts = {a.id: attempts_of(db(), _learner_id(), a.id) for a in unit.activities} \
         if _can_study() else {}
     return render_template("unit.html", unit=unit, progress=progress, attempts=attempts,
-                           locale=_launch().locale, framework=app_state().framework)
+                           locale=launched().locale, framework=app_state().framework)
 
 
 @bp.get("/units/<unit_id>/pages/<page_id>")
@@ -90,14 +86,15 @@ def unit_page(unit_id: str, page_id: str) -> Any:
     unit = find_unit(unit_id)
     page = unit.page(page_id)
     if page is None:
-        abort(404, description=f"Unit {unit.order} has no page {page_id!r}. "
-              "Open the unit's overview to see its pages.")
+        abort(404, description=gettext("Unit %(n)s has no page '%(page)s'. "
+                                       "Open the unit's overview to see its pages.",
+                                       n=unit.order, page=page_id))
     if _can_study():
         record_page_visit(db(), _learner_id(), unit.id, page.id)
         db().commit()
     index = unit.pages.index(page)
     return render_template(
-        "page.html", unit=unit, page=page, number=index + 1, locale=_launch().locale,
+        "page.html", unit=unit, page=page, number=index + 1, locale=launched().locale,
         previous=unit.pages[index - 1] if index > 0 else None,
         next_page=unit.pages[index + 1] if index + 1 < len(unit.pages) else None,
         first_activity=unit.activities[0] if unit.activities else None,
@@ -117,7 +114,7 @@ def activity_overview(unit_id: str, activity_id: str) -> Any:
     return render_template(
         "activity.html", unit=unit, activity=activity, attempts=attempts,
         draft=open_draft(attempts), left=attempts_left(activity, attempts),
-        can_study=_can_study(), locale=_launch().locale, framework=app_state().framework,
+        can_study=_can_study(), locale=launched().locale, framework=app_state().framework,
     )
 
 
@@ -128,9 +125,9 @@ def begin_attempt(unit_id: str, activity_id: str) -> BaseResponse:
     unit = find_unit(unit_id)
     activity = find_activity(unit, activity_id)
     try:
-        attempt = start_attempt(db(), _learner_id(), unit.id, activity, where_of(_launch()))
+        attempt = start_attempt(db(), _learner_id(), unit.id, activity, where_of(launched()))
     except AttemptError as exc:
-        abort(exc.status, description=str(exc))
+        abort(exc.status, description=message_of(exc))
     db().commit()
     return redirect(tool_url("units.show_attempt", attempt_id=attempt.id), code=303)
 
@@ -140,7 +137,7 @@ def _render_attempt(unit: Unit, activity: Activity, attempt: Attempt, *, problem
     seed = f"{attempt.id}-{attempt.number}"
     return render_template(
         "attempt.html", unit=unit, activity=activity, attempt=attempt, problem=problem,
-        answers=attempt.answers if answers is None else answers, locale=_launch().locale,
+        answers=attempt.answers if answers is None else answers, locale=launched().locale,
         steps={i.id: shuffled_steps(i, seed) for i in activity.items if i.type == "ordering"},
         pairs={i.id: shuffled_pairs(i, seed) for i in activity.items if i.type == "matching"},
         left=attempts_left(activity, attempts_of(db(), attempt.learner_id, activity.id)),
@@ -177,8 +174,8 @@ def save_attempt(attempt_id: int) -> Any:
     except (AnswerError, AttemptError) as exc:
         status = exc.status if isinstance(exc, AttemptError) else 422
         if _wants_json():
-            return jsonify(error="not saved", message=str(exc)), status
-        return _render_attempt(unit, activity, attempt, problem=str(exc), status=status)
+            return jsonify(error="not saved", message=message_of(exc)), status
+        return _render_attempt(unit, activity, attempt, problem=message_of(exc), status=status)
     db().commit()
     if _wants_json():
         return jsonify(saved_at=attempt.saved_at.isoformat())
@@ -195,16 +192,17 @@ def submit_attempt(attempt_id: int) -> Any:
     try:
         answers = _read_answers(activity)
     except AnswerError as exc:
-        return _render_attempt(unit, activity, attempt, problem=str(exc), status=422)
+        return _render_attempt(unit, activity, attempt, problem=message_of(exc), status=422)
     try:
         if activity.auto_graded:
             hand_in_quiz(db(), unit, activity, attempt, answers, app_state().settings.proficiency)
         else:
             save_draft(db(), attempt, activity, answers)
             db().commit()  # the text is kept even if it is not ready to hand in
-            hand_in_open(db(), unit, activity, attempt, answers)
+            hand_in_open(db(), unit, activity, attempt, answers, launched().locale)
     except (AnswerError, AttemptError) as exc:
         db().rollback()
-        return _render_attempt(unit, activity, attempt, problem=str(exc), answers=answers, status=422)
+        return _render_attempt(unit, activity, attempt, problem=message_of(exc), answers=answers,
+                               status=422)
     db().commit()
     return redirect(tool_url("units.show_attempt", attempt_id=attempt.id), code=303)
