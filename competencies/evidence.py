@@ -131,9 +131,12 @@ def clear_override(
     return row
 
 
-def evidence_of(session: Session, learner_id: int, competency_id: str | None = None) -> list[Evidence]:
-    """Return a learner's evidence, newest first, optionally for one competency."""
+def evidence_of(session: Session, learner_id: int, competency_id: str | None = None,
+                context_id: int | None = None) -> list[Evidence]:
+    """Return a learner's evidence, newest first, optionally for one competency or one context."""
     query = select(Evidence).where(Evidence.learner_id == learner_id)
     if competency_id is not None:
         query = query.where(Evidence.competency_id == competency_id)
+    if context_id is not None:
+        query = query.where(Evidence.context_id == context_id)
     return list(session.scalars(query.order_by(Evidence.id.desc())))

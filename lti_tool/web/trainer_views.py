@@ -121,7 +121,7 @@ def learner_profile(learner_id: int) -> Any:
 def _render_learner(learner_id: int, problem: str | None = None, status: int = 200) -> Any:
     person = _person_in_course(learner_id)
     context = _context()
-    evidence = [e for e in evidence_of(db(), learner_id) if e.context_id == context.id]
+    evidence = evidence_of(db(), learner_id, context_id=context.id)
     return render_template(
         "trainer_learner.html", person=person, learner_id=learner_id, context=context,
         framework=app_state().framework, standings=proficiencies_of(db(), learner_id),

@@ -275,6 +275,8 @@ def test_a_learner_cannot_assess_and_a_trainer_of_another_course_cannot_see(
                           institution=1)
     assert other.status_code == 303
     assert driver.client.get(f"/trainer/attempts/{attempt_id}").status_code == 404
+    learner_id = db_session.scalars(select(Attempt.learner_id)).one()
+    assert driver.client.get(f"/trainer/learners/{learner_id}").status_code == 404
 
 
 def test_progress_and_attempts_survive_a_restart(app: Flask, driver: LaunchDriver) -> None:
