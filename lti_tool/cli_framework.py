@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
-import yaml
 
 from competencies.coverage import MappedActivity, coverage_matrix, render_matrix
 from competencies.exchange.case import export_case, import_case
@@ -22,48 +21,19 @@ from competencies.framework import (
     read_text_limited,
 )
 from competencies.store import active_framework, save_framework
-from course_units.catalog import CONTENT_DIR, ContentError, load_unit_summaries
+from course_units.loader import CONTENT_DIR, ContentError, load_catalog
 
 EXPORT_FORMATS = ("case", "moodle-csv", "yaml")
 IMPORT_FORMATS = ("auto", *EXPORT_FORMATS)
 _SUFFIX_FORMATS = {".json": "case", ".csv": "moodle-csv", ".yaml": "yaml", ".yml": "yaml"}
 
 
-class CourseMappingError(ValueError):
-    """An activity file whose competency mapping cannot be read; the message names the file."""
-
-
-def _read_activity(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CourseMappingError(f"{path}: cannot read the activity ({exc})") from None
-    if not isinstance(data, dict):
-        raise CourseMappingError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-def _weights(path: Path, data: dict[str, Any]) -> dict[str, float]:
-    try:
-        return {str(entry["id"]): float(entry.get("weight", 1.0)) for entry in data.get("competencies") or ()}
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise CourseMappingError(f"{path}: competencies must be a list of {{id, weight}}") from None
-
-
 def _mapped_activities(content_dir: Path = CONTENT_DIR) -> list[MappedActivity]:
-    """Read every activity's id, kind and competency mapping, in programme order."""
-    summaries = load_unit_summaries(content_dir)
-    unit_of = {activity_id: unit.id for unit in summaries for activity_id in unit.activity_ids}
-    found: dict[str, MappedActivity] = {}
-    for path in sorted(content_dir.glob("*/activities/*.yaml")):
-        data = _read_activity(path)
-        activity_id = str(data.get("id") or path.stem)
-        found[activity_id] = MappedActivity(
-            id=activity_id, unit_id=unit_of.get(activity_id, path.parent.parent.name),
-            auto_graded=data.get("kind") == "quiz", weights=_weights(path, data),
-        )
-    ordered = [found.pop(a) for unit in summaries for a in unit.activity_ids if a in found]
-    return ordered + [found[a] for a in sorted(found)]
+    """Return every activity's competency mapping, in programme order, from the validated content."""
+    return [
+        MappedActivity(id=a.id, unit_id=a.unit_id, auto_graded=a.auto_graded, weights=a.weights)
+        for a in load_catalog(content_dir).activities()
+    ]
 
 
 def _active() -> Framework:
@@ -91,7 +61,7 @@ def coverage(bundled: bool) -> None:
     fw = load_framework() if bundled else _active()
     try:
         activities = _mapped_activities()
-    except (ContentError, CourseMappingError) as exc:
+    except ContentError as exc:
         _fail(f"The course content does not load:\n{exc}")
     report = coverage_matrix(fw, activities)
     click.echo(f"Framework {fw.idnumber} {fw.version}: {len(report.competencies)} competencies, "
@@ -154,7 +124,7 @@ def _check_course_ids(fw: Framework, source: str) -> None:
     """Refuse a framework that lacks a competency the course's activities map to."""
     try:
         activities = _mapped_activities()
-    except (ContentError, CourseMappingError) as exc:
+    except ContentError as exc:
         raise FrameworkError(f"{source}: the course content does not load, so its competency ids "
                              f"cannot be checked:\n{exc}") from None
     known = fw.competency_ids()

@@ -11,7 +11,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Frame, Page, expect
 
-from course_units.catalog import load_unit_summaries
+from course_units.loader import load_catalog
+from course_units.text import localise
 from lms_emulator.platform import User
 from lti_tool.demo import DemoServers
 from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_settings, first_learner, first_trainer, running_demo
@@ -61,12 +62,12 @@ def landing_frame(page: Page, demo: DemoServers) -> Frame:
 
 def assert_units_page(frame: Frame, user: User) -> None:
     """The tool's units page for ``user``: five visible unit headings; a learner's progress bars."""
-    units = load_unit_summaries()
+    units = load_catalog().units
     headings = frame.locator("ol.unit-list > li").get_by_role("heading", level=2)
     expect(headings).to_have_count(5)
     for unit, heading in zip(units, headings.all(), strict=True):
         expect(heading).to_be_visible()
-        expect(heading).to_contain_text(unit.title_in(user.locale))
+        expect(heading).to_contain_text(localise(unit.title, user.locale))
     bars = frame.get_by_role("progressbar")
     studies = any(role.endswith("#Learner") for role in user.roles)
     expect(bars).to_have_count(5 if studies else 0)  # trainers do not study, so have no progress

@@ -11,7 +11,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from course_units.catalog import load_unit_summaries
+from course_units.loader import load_catalog
+from course_units.text import localise
 from l2i_db import create_db_engine, create_session_factory
 from lti_tool.models import Deployment, Platform, PlatformUser, ToolKey, ToolSession
 from tests.e2e.support import (
@@ -48,7 +49,7 @@ def test_demo_launch_session_without_cookies_and_restart(tmp_path: Path) -> None
     database_url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
     port, lms_port = free_port(), free_port()
     settings = demo_settings(database_url, tmp_path, port)
-    units = load_unit_summaries()
+    units = load_catalog().units
     assert len(units) == 5
 
     with running_demo(settings, port, lms_port) as demo:
@@ -60,7 +61,7 @@ def test_demo_launch_session_without_cookies_and_restart(tmp_path: Path) -> None
             unit_headings = headings(html, "h2")
             assert len(unit_headings) == 5, unit_headings
             for unit, heading in zip(units, unit_headings, strict=True):
-                assert heading.endswith(unit.title_in(learner.locale)), (unit.id, heading)
+                assert heading.endswith(localise(unit.title, learner.locale)), (unit.id, heading)
             assert learner.name in (signed_in_name(html) or ""), html
             assert "trainer dashboard" not in html.lower()
             token = parse_qs(urlsplit(outcome.landing_url).query).get("s", [""])[0]
