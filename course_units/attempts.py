@@ -181,7 +181,6 @@ def submit_quiz(session: Session, attempt: Attempt, activity: Activity, answers:
 def submit_open(session: Session, attempt: Attempt, activity: Activity, answer: Any,
                 at: dt.datetime | None = None) -> Attempt:
     """Hand in a reflection or lab canvas for a trainer to assess; checks are the caller's."""
-    _require_draft(attempt)
     _close_draft(session, attempt, AttemptStatus.SUBMITTED)
     when = at or utcnow()
     _refresh_version(attempt, activity)

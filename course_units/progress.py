@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ class UnitProgress:
     quiz_score: float | None
     completed_at: dt.datetime | None
     resume: tuple[str, str] | None   # ("page" | "activity", id)
+    attempts: dict[str, list[Attempt]] = field(default_factory=dict, compare=False)  # by activity id
 
     @property
     def percent(self) -> int:
@@ -56,6 +57,16 @@ class _LearnerWork:
     completions: dict[str, dt.datetime]
 
 
+def _read_attempts(session: Session, learner_id: int, unit_ids: list[str]) -> dict[str, list[Attempt]]:
+    attempts: dict[str, list[Attempt]] = defaultdict(list)
+    for attempt in session.scalars(
+        select(Attempt).where(Attempt.learner_id == learner_id, Attempt.unit_id.in_(unit_ids))
+        .order_by(Attempt.number)
+    ):
+        attempts[attempt.activity_id].append(attempt)
+    return attempts
+
+
 def _read_work(session: Session, learner_id: int, unit_ids: Iterable[str]) -> _LearnerWork:
     ids = list(unit_ids)
     visits: dict[str, set[str]] = defaultdict(set)
@@ -64,12 +75,7 @@ def _read_work(session: Session, learner_id: int, unit_ids: Iterable[str]) -> _L
         .where(PageVisit.learner_id == learner_id, PageVisit.unit_id.in_(ids))
     ):
         visits[unit_id].add(page_id)
-    attempts: dict[str, list[Attempt]] = defaultdict(list)
-    for attempt in session.scalars(
-        select(Attempt).where(Attempt.learner_id == learner_id, Attempt.unit_id.in_(ids))
-        .order_by(Attempt.number)
-    ):
-        attempts[attempt.activity_id].append(attempt)
+    attempts = _read_attempts(session, learner_id, ids)
     positions = {
         p.unit_id: (p.kind, p.target_id)
         for p in session.scalars(select(UnitPosition).where(
@@ -97,6 +103,7 @@ def _progress_from(unit: Unit, work: _LearnerWork) -> UnitProgress:
         quiz_score=min(known) if known and len(known) == len(quiz_scores) else None,
         completed_at=work.completions.get(unit.id),
         resume=work.positions.get(unit.id),
+        attempts={a.id: work.attempts.get(a.id, []) for a in unit.activities},
     )
 
 
@@ -139,7 +146,7 @@ def record_page_visit(session: Session, learner_id: int, unit_id: str, page_id: 
     record_position(session, learner_id, unit_id, "page", page_id, at=when)
 
 
-def rule_met(unit: Unit, attempts: dict[str, Sequence[Attempt]]) -> bool:
+def rule_met(unit: Unit, attempts: Mapping[str, Sequence[Attempt]]) -> bool:
     """Return whether the unit's completion rule holds for these attempts (by activity id)."""
     rule = unit.completion
     if rule.all_activities and not all(handed_in(attempts.get(a.id, [])) for a in unit.activities):
@@ -160,8 +167,7 @@ def check_completion(session: Session, unit: Unit, learner_id: int,
         UnitCompletion.learner_id == learner_id, UnitCompletion.unit_id == unit.id))
     if already is not None:
         return None
-    work = _read_work(session, learner_id, [unit.id])
-    if not rule_met(unit, dict(work.attempts)):
+    if not rule_met(unit, _read_attempts(session, learner_id, [unit.id])):
         return None
     completion = UnitCompletion(learner_id=learner_id, unit_id=unit.id, unit_version=unit.version,
                                 completed_at=at or utcnow())

@@ -44,7 +44,10 @@ def course_people(context_id: int) -> dict[int, PlatformUser]:
 
 
 def _person_in_course(learner_id: int) -> PlatformUser:
-    person = course_people(_context().id).get(learner_id)
+    person = db().scalars(
+        select(PlatformUser).join(Membership, Membership.user_id == PlatformUser.id)
+        .where(Membership.context_id == _context().id, PlatformUser.learner_id == learner_id).limit(1)
+    ).first()
     if person is None:
         abort(404, description=gettext("This person has not launched the tool in this course. "
                                        "Go back to the trainer dashboard to see your class."))

@@ -73,9 +73,8 @@ def unit_overview(unit_id: str) -> Any:
     """Show a unit: objectives, pages, activities, progress and where to resume."""
     unit = find_unit(unit_id)
     progress = unit_progress(db(), unit, _learner_id()) if _can_study() else None
-    attempts = {a.id: attempts_of(db(), _learner_id(), a.id) for a in unit.activities} \
-        if _can_study() else {}
-    return render_template("unit.html", unit=unit, progress=progress, attempts=attempts,
+    return render_template("unit.html", unit=unit, progress=progress,
+                           attempts=progress.attempts if progress else {},
                            locale=launched().locale, framework=app_state().framework)
 
 
