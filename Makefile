@@ -5,16 +5,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# A real Ralph LRS for the tests, the benchmark and the demo, in its own venv (its pins clash with
+# ours; it imports requests without declaring it, hence the explicit pin).
+RALPH_VENV := .venv-ralph
+RALPH_STAMP := $(RALPH_VENV)/.installed
 # The UI's compiled catalogues (build output, not in git): rebuilt when their .po changes.
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard lti_tool/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: demo test lint typecheck pytest bench clean translations messages
+.PHONY: demo test lint typecheck pytest bench clean translations messages ralph
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(RALPH_STAMP):
+	$(PYTHON) -m venv $(RALPH_VENV)
+	$(RALPH_VENV)/bin/pip install --quiet 'ralph-malph[lrs,cli]==5.1.0' 'requests==2.34.2'
+	touch $(RALPH_STAMP)
+
+ralph: $(RALPH_STAMP)
 
 lti_tool/translations/%/LC_MESSAGES/messages.mo: lti_tool/translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile --statistics -d lti_tool/translations -l $*
@@ -29,10 +40,10 @@ messages: $(STAMP)
 	  -o lti_tool/translations/messages.pot .
 	$(BIN)/pybabel update --no-wrap -i lti_tool/translations/messages.pot -d lti_tool/translations
 
-demo: $(STAMP) $(CATALOGUES)
+demo: $(STAMP) $(CATALOGUES) $(RALPH_STAMP)
 	$(BIN)/l2i demo
 
-test: $(STAMP) $(CATALOGUES)
+test: $(STAMP) $(CATALOGUES) $(RALPH_STAMP)
 	bash scripts/test-services.sh
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -48,9 +59,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) $(CATALOGUES)
+pytest: $(STAMP) $(CATALOGUES) $(RALPH_STAMP)
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RALPH_VENV) instance .pytest_cache .mypy_cache .ruff_cache
 	rm -f $(CATALOGUES)

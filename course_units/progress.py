@@ -133,8 +133,8 @@ def record_position(session: Session, learner_id: int, unit_id: str, kind: str, 
 
 
 def record_page_visit(session: Session, learner_id: int, unit_id: str, page_id: str,
-                      at: dt.datetime | None = None) -> None:
-    """Mark a page as visited and make it the place to resume."""
+                      at: dt.datetime | None = None) -> bool:
+    """Mark a page as visited and make it the place to resume; return whether it is the first visit."""
     when = at or utcnow()
     visit = session.scalar(select(PageVisit).where(
         PageVisit.learner_id == learner_id, PageVisit.page_id == page_id))
@@ -144,6 +144,7 @@ def record_page_visit(session: Session, learner_id: int, unit_id: str, page_id: 
     else:
         visit.last_at = when
     record_position(session, learner_id, unit_id, "page", page_id, at=when)
+    return visit is None
 
 
 def rule_met(unit: Unit, attempts: Mapping[str, Sequence[Attempt]]) -> bool:

@@ -6,13 +6,14 @@ the caller, so that an attempt and everything it causes are stored together or n
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from competencies.evidence import Origin, record_attempt_evidence
+from competencies.evidence import Origin, add_rating, clear_override, record_attempt_evidence
 from competencies.models import Evidence
 from competencies.proficiency import ProficiencyRule
 from course_units.attempts import (
@@ -26,7 +27,11 @@ from course_units.content import Activity, Unit
 from course_units.models import Attempt, UnitCompletion
 from course_units.progress import check_completion
 from course_units.scoring import QuizResult, RubricResult, check_open_answer
+from l2i_db import utcnow
 from lti_tool.principal import Launch
+from lti_tool.tracking import Statement, Tracker, levels_of, newly_proficient
+from xapi import events
+from xapi.events import Scene
 
 
 @dataclass(frozen=True)
@@ -60,17 +65,65 @@ def _evidence_for(session: Session, attempt: Attempt, activity: Activity,
     )
 
 
+def _duration(attempt: Attempt) -> dt.timedelta | None:
+    if attempt.submitted_at is None:
+        return None
+    return max(attempt.submitted_at - attempt.created_at, dt.timedelta(0))
+
+
+def _closing_statements(scene: Scene, tracker: Tracker, unit: Unit, completion: UnitCompletion | None,
+                        reached: Mapping[str, int], now: dt.datetime) -> list[Statement]:
+    """Build the statements that may follow any grading: the unit completed, competencies mastered."""
+    statements = [events.completed_unit(scene, unit, now)] if completion is not None else []
+    scale = tracker.framework.scale
+    for competency_id, level in reached.items():
+        node = tracker.framework.node(competency_id)
+        if node is not None:
+            statements.append(events.mastered_competency(scene, node, level, len(scale.levels), unit, now))
+    return statements
+
+
+def _levels_before(session: Session, tracker: Tracker | None, attempt: Attempt,
+                   activity: Activity) -> dict[str, int | None]:
+    return levels_of(session, attempt.learner_id, activity.weights) if tracker else {}
+
+
+def _reached(session: Session, tracker: Tracker, attempt: Attempt,
+             before: Mapping[str, int | None]) -> dict[str, int]:
+    after = levels_of(session, attempt.learner_id, before)
+    reached = newly_proficient(before, after, tracker.framework.scale.proficient_level)
+    return {competency_id: after[competency_id] or 0 for competency_id in reached}
+
+
 def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
-                 answers: Mapping[str, Any], rule: ProficiencyRule) -> tuple[Outcome, QuizResult]:
-    """Score a quiz attempt, write its evidence, update proficiency and check the unit's completion."""
+                 answers: Mapping[str, Any], rule: ProficiencyRule,
+                 tracker: Tracker | None = None) -> tuple[Outcome, QuizResult]:
+    """Score a quiz attempt, write its evidence, update proficiency and check the unit's completion.
+
+    With a ``tracker``, the statements of it all are queued in the same transaction.
+    """
+    before = _levels_before(session, tracker, attempt, activity)
     result = submit_quiz(session, attempt, activity, answers)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
     completion = check_completion(session, unit, attempt.learner_id)
+    if tracker is not None:
+        reached = _reached(session, tracker, attempt, before)
+        now, duration = attempt.graded_at or attempt.created_at, _duration(attempt)
+
+        def build(scene: Scene) -> list[Statement]:
+            return [
+                *events.answered_items(scene, unit, activity, result.items, now),
+                events.graded_attempt(scene, unit, activity, result.score, passed=result.passed,
+                                      duration=duration, now=now),
+                events.terminated_attempt(scene, unit, activity, duration, now),
+                *_closing_statements(scene, tracker, unit, completion, reached, now),
+            ]
+        tracker.queue(session, build)
     return Outcome(attempt, evidence, completion), result
 
 
 def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
-                 answer: Any, locale: str | None = "en") -> Outcome:
+                 answer: Any, locale: str | None = "en", tracker: Tracker | None = None) -> Outcome:
     """Hand in a reflection or lab canvas for assessment, after checking its length rules.
 
     ``locale`` is the learner's, for the section titles the problems name.
@@ -80,14 +133,65 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
         raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
     completion = check_completion(session, unit, attempt.learner_id)
+    if tracker is not None:
+        now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
+
+        def build(scene: Scene) -> list[Statement]:
+            return [
+                events.handed_in(scene, unit, activity, duration, now),
+                events.terminated_attempt(scene, unit, activity, duration, now),
+                *_closing_statements(scene, tracker, unit, completion, {}, now),
+            ]
+        tracker.queue(session, build)
     return Outcome(attempt, [], completion)
 
 
 def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
                 ratings: Mapping[str, int], feedback: str | None, grader_id: int,
-                rule: ProficiencyRule) -> tuple[Outcome, RubricResult]:
-    """Record a trainer's rubric assessment: the grade, its evidence and the learner's proficiency."""
+                rule: ProficiencyRule, tracker: Tracker | None = None) -> tuple[Outcome, RubricResult]:
+    """Record a trainer's rubric assessment: the grade, its evidence and the learner's proficiency.
+
+    The ``tracker`` is the learner's (statements are about them, not about the trainer).
+    """
+    before = _levels_before(session, tracker, attempt, activity)
     result = grade_open(session, attempt, activity, ratings, feedback, grader_id)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
     completion = check_completion(session, unit, attempt.learner_id)
+    if tracker is not None:
+        reached = _reached(session, tracker, attempt, before)
+        now = attempt.graded_at or attempt.created_at
+        passed = None if activity.pass_score is None else result.score + 1e-9 >= activity.pass_score
+
+        def build(scene: Scene) -> list[Statement]:
+            return [
+                events.graded_attempt(scene, unit, activity, result.score, passed=passed,
+                                      duration=_duration(attempt), now=now),
+                *_closing_statements(scene, tracker, unit, completion, reached, now),
+            ]
+        tracker.queue(session, build)
     return Outcome(attempt, evidence, completion), result
+
+
+def rate_competency(session: Session, *, action: str, level: int | None, tracker: Tracker | None,
+                    **rating: Any) -> None:
+    """Record a trainer's rating (``rate``), override (``override``) or withdrawn override (``clear``).
+
+    ``rating`` holds :func:`competencies.evidence.add_rating`'s other arguments. With a
+    ``tracker`` (the learner's), reaching proficiency queues a ``mastered`` statement.
+    """
+    learner_id, competency_id = rating["learner_id"], rating["competency_id"]
+    before = levels_of(session, learner_id, [competency_id]) if tracker else {}
+    if action == "clear":
+        clear_override(session, **rating)
+    else:
+        add_rating(session, level=level if level is not None else 0, override=action == "override",
+                   **rating)
+    if tracker is None:
+        return
+    after = levels_of(session, learner_id, before)
+    node = tracker.framework.node(competency_id)
+    if node is None or not newly_proficient(before, after, tracker.framework.scale.proficient_level):
+        return
+    levels, reached, now = len(tracker.framework.scale.levels), after[competency_id] or 0, utcnow()
+    tracker.queue(session, lambda scene: [
+        events.mastered_competency(scene, node, reached, levels, None, now)])

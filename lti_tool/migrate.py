@@ -12,7 +12,8 @@ from sqlalchemy import MetaData
 from l2i_db import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-MODEL_MODULES = ("lti_tool.models", "course_units.models", "competencies.models", "competencies.store")
+MODEL_MODULES = ("lti_tool.models", "course_units.models", "competencies.models", "competencies.store",
+                 "xapi.models")
 
 
 def load_metadata() -> MetaData:

@@ -37,6 +37,13 @@ class Platform(Base):
     auth_token_url: Mapped[str] = mapped_column(URL)
     key_set_url: Mapped[str] = mapped_column(URL)
     auth_audience: Mapped[str | None] = mapped_column(URL, default=None)
+    # The institution's own LRS (``l2i platform lrs``); its password is read from the environment
+    # variable named here, never stored.
+    lrs_endpoint: Mapped[str | None] = mapped_column(URL, default=None)
+    lrs_username: Mapped[str | None] = mapped_column(String(255), default=None)
+    lrs_password_env: Mapped[str | None] = mapped_column(String(100), default=None)
+    # How its learners appear in statements: "account" (pseudonymous), "mbox" or "mbox_sha1sum".
+    xapi_actor: Mapped[str] = mapped_column(String(16), default="account", server_default="account")
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

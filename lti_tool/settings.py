@@ -43,6 +43,16 @@ class Settings:
     log_level: str = "INFO"
     proficiency: ProficiencyRule = field(default_factory=ProficiencyRule)
     content_dir: Path = CONTENT_DIR
+    xapi_home_page: str | None = None
+    outbox_batch_size: int = 500
+    outbox_lease_seconds: int = 60
+    outbox_backoff_seconds: float = 2.0
+    outbox_backoff_max_seconds: float = 900.0
+
+    @property
+    def actor_home_page(self) -> str:
+        """The ``homePage`` of the learners' pseudonymous xAPI accounts (default: the tool's URL)."""
+        return self.xapi_home_page or self.base_url
 
     @property
     def is_https(self) -> bool:
@@ -125,6 +135,16 @@ def _read_content_dir(env: Mapping[str, str], problems: list[str]) -> Path:
     return path
 
 
+def _read_home_page(env: Mapping[str, str], problems: list[str]) -> str | None:
+    raw = env.get(PREFIX + "XAPI_HOMEPAGE")
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        problems.append(f"L2I_XAPI_HOMEPAGE must be an absolute http(s) URL, got {raw!r}")
+    return raw
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings from ``env`` (default: the process environment).
 
@@ -172,6 +192,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         proficiency=_read_proficiency(env, problems),
         content_dir=_read_content_dir(env, problems),
+        xapi_home_page=_read_home_page(env, problems),
+        outbox_batch_size=_read_number(env, "outbox_batch_size", problems, maximum=5000),
+        outbox_lease_seconds=_read_number(env, "outbox_lease_seconds", problems, maximum=3600),
+        outbox_backoff_seconds=_read_number(env, "outbox_backoff_seconds", problems, maximum=3600),
+        outbox_backoff_max_seconds=_read_number(env, "outbox_backoff_max_seconds", problems,
+                                                maximum=7 * 24 * 3600),
     )
     if problems:
         raise SettingsError(problems)

@@ -2,6 +2,7 @@
 
 from tests.fixtures.browser import artifacts_dir, chromium, page, playwright_driver
 from tests.fixtures.database import database_url, pg_database, sqlite_template, sqlite_url
+from tests.fixtures.lrs import lrs_proxy, ralph
 from tests.fixtures.lti import app, db_session, driver, registered, tool_settings
 from tests.fixtures.platforms import independent_platform, library_driver, moodle_platform
 from tests.fixtures.servers import emulator
@@ -16,10 +17,12 @@ __all__ = [
     "emulator",
     "independent_platform",
     "library_driver",
+    "lrs_proxy",
     "moodle_platform",
     "page",
     "pg_database",
     "playwright_driver",
+    "ralph",
     "registered",
     "sqlite_template",
     "sqlite_url",

@@ -10,6 +10,8 @@ from pylti1p3.contrib.flask.session import FlaskSessionService
 from pylti1p3.exception import LtiException, OIDCException
 from werkzeug.wrappers import Response as BaseResponse
 
+from course_units.content import Activity, Unit
+from l2i_db import utcnow
 from lti_tool import keys, platforms
 from lti_tool import vocabulary as v
 from lti_tool.lti.errors import LaunchRefused, StateMismatch
@@ -22,11 +24,14 @@ from lti_tool.lti.launch import (
 )
 from lti_tool.lti.storage import DatabaseLaunchDataStorage, consume_nonce
 from lti_tool.lti.tool_conf import DatabaseToolConf
+from lti_tool.principal import Capability, capabilities_for
 from lti_tool.sessions import create_tool_session
 from lti_tool.sync import SyncedLaunch, sync_launch
+from lti_tool.tracking import Tracker, subject_of
 from lti_tool.web.auth import SESSION_COOKIE, SESSION_PARAM
 from lti_tool.web.state import app_state, db
 from lti_tool.web.translation import gettext
+from xapi import events
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
@@ -124,6 +129,7 @@ def launch() -> Any:
     except (LtiException, OIDCException) as exc:
         raise LaunchRefused(gettext("The launch was refused: %(reason)s.", reason=str(exc))) from exc
     synced = _accept_launch(message_launch, conf)
+    _record_launch(synced)
     tool_session = create_tool_session(
         session, synced, lifetime=settings.session_lifetime,
         launch_id=message_launch.get_launch_id(),
@@ -147,19 +153,40 @@ def _accept_launch(message_launch: ToolMessageLaunch, conf: DatabaseToolConf) ->
     return sync_launch(session, platform, deployment, claims)
 
 
+def _record_launch(synced: SyncedLaunch) -> None:
+    """Queue ``launched`` for a learner's resource-link launch, with the unit or activity it opens."""
+    learner = Capability.STUDY in capabilities_for(synced.roles)
+    if synced.message_type != v.MESSAGE_RESOURCE_LINK or not learner:
+        return
+    state = app_state()
+    unit, activity = _selected(synced)
+    tracker = Tracker(state.settings, state.framework,
+                      subject_of(synced.user, synced.platform, synced.context, synced.locale))
+    now = utcnow()
+    tracker.queue(db(), lambda scene: [events.launched(scene, unit, activity, now)])
+
+
+def _selected(synced: SyncedLaunch) -> tuple[Unit | None, Activity | None]:
+    """Return the unit and activity a launch's custom parameters select (either may be None)."""
+    catalog = app_state().catalog
+    activity_id = str(synced.custom.get(v.CUSTOM_ACTIVITY) or "")
+    activity_unit = catalog.unit_of_activity(activity_id) if activity_id else None
+    unit = catalog.unit(str(synced.custom.get(v.CUSTOM_UNIT) or ""))
+    if activity_unit is not None and (unit is None or unit.id == activity_unit.id):
+        return activity_unit, activity_unit.activity(activity_id)
+    return unit, None
+
+
 def _landing(synced: SyncedLaunch) -> tuple[str, dict[str, Any]]:
     """Where a launch lands: deep linking, the activity or unit the link selects, or the unit list."""
     if synced.message_type == v.MESSAGE_DEEP_LINKING:
         return "home.deep_linking", {}
-    catalog = app_state().catalog
-    unit = catalog.unit(str(synced.custom.get(v.CUSTOM_UNIT) or ""))
-    activity_id = str(synced.custom.get(v.CUSTOM_ACTIVITY) or "")
-    activity_unit = catalog.unit_of_activity(activity_id) if activity_id else None
-    if activity_unit is not None and (unit is None or unit.id == activity_unit.id):
-        return "units.activity_overview", {"unit_id": activity_unit.id, "activity_id": activity_id}
+    unit, activity = _selected(synced)
+    if unit is not None and activity is not None:
+        return "units.activity_overview", {"unit_id": unit.id, "activity_id": activity.id}
     if unit is not None:
         return "units.unit_overview", {"unit_id": unit.id}
-    requested = str(synced.custom.get(v.CUSTOM_UNIT) or activity_id)
+    requested = str(synced.custom.get(v.CUSTOM_UNIT) or synced.custom.get(v.CUSTOM_ACTIVITY) or "")
     return "home.index", ({"unknown": requested} if requested else {})
 
 

@@ -8,18 +8,20 @@ from flask import Blueprint, abort, redirect, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from competencies.evidence import EvidenceError, Origin, add_rating, clear_override, evidence_of
+from competencies.evidence import EvidenceError, Origin, evidence_of
 from competencies.proficiency import proficiencies_of
 from course_units.attempts import AttemptError, assessed_in, attempts_to_assess
 from course_units.i18n import N_, Message
 from course_units.models import Attempt
 from course_units.scoring import AnswerError
 from lti_tool.learning import assess_open
+from lti_tool.learning import rate_competency as record_rating
 from lti_tool.models import Context, Membership, Platform, PlatformUser
 from lti_tool.principal import Capability
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_rubric_form
 from lti_tool.web.state import app_state, db
+from lti_tool.web.tracking import attempt_tracker, learner_tracker
 from lti_tool.web.translation import gettext, message_of
 from lti_tool.web.unit_views import find_activity, find_unit
 
@@ -106,7 +108,7 @@ def save_assessment(attempt_id: int) -> Any:
     try:
         ratings = read_rubric_form(activity, request.form)
         assess_open(db(), unit, activity, attempt, ratings, request.form.get("feedback"),
-                    launched().user.id, app_state().settings.proficiency)
+                    launched().user.id, app_state().settings.proficiency, attempt_tracker(attempt))
     except (AnswerError, AttemptError) as exc:
         db().rollback()
         return _render_assessment(attempt, problem=message_of(exc), status=422)
@@ -150,13 +152,11 @@ def rate_competency(learner_id: int) -> Any:
         "rated_by_id": launched().user.id, "origin": origin, "rule": app_state().settings.proficiency,
     }
     try:
-        if action == "clear":
-            clear_override(db(), **common)
-        else:
-            level = request.form.get("level", "")
-            if not level.isdigit():
-                raise EvidenceError(Message(N_("Choose a level for the competency.")))
-            add_rating(db(), level=int(level), override=action == "override", **common)
+        level = request.form.get("level", "")
+        if action != "clear" and not level.isdigit():
+            raise EvidenceError(Message(N_("Choose a level for the competency.")))
+        record_rating(db(), action=action, level=int(level) if level.isdigit() else None,
+                      tracker=learner_tracker(learner_id), **common)
     except EvidenceError as exc:
         db().rollback()
         return _render_learner(learner_id, problem=message_of(exc), status=422)

@@ -16,16 +16,21 @@ from course_units.attempts import (
     save_draft,
     start_attempt,
 )
-from course_units.content import Activity, Unit
+from course_units.content import Activity, Page, Unit
 from course_units.models import Attempt
 from course_units.progress import record_page_visit, record_position, unit_progress
 from course_units.scoring import AnswerError, shuffled_pairs, shuffled_steps
+from l2i_db import utcnow
 from lti_tool.learning import hand_in_open, hand_in_quiz, where_of
 from lti_tool.principal import Capability
+from lti_tool.tracking import Statement
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_open_form, read_quiz_form
 from lti_tool.web.state import app_state, db
+from lti_tool.web.tracking import launch_tracker
 from lti_tool.web.translation import gettext, message_of
+from xapi import events
+from xapi.events import Scene
 
 bp = Blueprint("units", __name__)
 
@@ -89,7 +94,7 @@ def unit_page(unit_id: str, page_id: str) -> Any:
                                        "Open the unit's overview to see its pages.",
                                        n=unit.order, page=page_id))
     if _can_study():
-        record_page_visit(db(), _learner_id(), unit.id, page.id)
+        _record_reading(unit, page)
         db().commit()
     index = unit.pages.index(page)
     return render_template(
@@ -98,6 +103,21 @@ def unit_page(unit_id: str, page_id: str) -> Any:
         next_page=unit.pages[index + 1] if index + 1 < len(unit.pages) else None,
         first_activity=unit.activities[0] if unit.activities else None,
     )
+
+
+def _record_reading(unit: Unit, page: Page) -> None:
+    """Remember the visit; queue ``experienced``, and ``progressed`` when the page is new to the learner."""
+    learner_id = _learner_id()
+    first = record_page_visit(db(), learner_id, unit.id, page.id)
+    percent = unit_progress(db(), unit, learner_id).percent if first else None
+    now = utcnow()
+
+    def build(scene: Scene) -> list[Statement]:
+        statements = [events.experienced_page(scene, unit, page, now)]
+        if percent is not None:
+            statements.append(events.progressed_unit(scene, unit, percent, now))
+        return statements
+    launch_tracker().queue(db(), build)
 
 
 @bp.get("/units/<unit_id>/activities/<activity_id>")
@@ -123,10 +143,14 @@ def begin_attempt(unit_id: str, activity_id: str) -> BaseResponse:
     """Start (or continue) the learner's attempt and open it."""
     unit = find_unit(unit_id)
     activity = find_activity(unit, activity_id)
+    fresh = open_draft(attempts_of(db(), _learner_id(), activity.id)) is None
     try:
         attempt = start_attempt(db(), _learner_id(), unit.id, activity, where_of(launched()))
     except AttemptError as exc:
         abort(exc.status, description=message_of(exc))
+    if fresh:
+        launch_tracker().queue(db(), lambda scene: [
+            events.initialized_attempt(scene, unit, activity, attempt.created_at)])
     db().commit()
     return redirect(tool_url("units.show_attempt", attempt_id=attempt.id), code=303)
 
@@ -194,11 +218,12 @@ def submit_attempt(attempt_id: int) -> Any:
         return _render_attempt(unit, activity, attempt, problem=message_of(exc), status=422)
     try:
         if activity.auto_graded:
-            hand_in_quiz(db(), unit, activity, attempt, answers, app_state().settings.proficiency)
+            hand_in_quiz(db(), unit, activity, attempt, answers, app_state().settings.proficiency,
+                         launch_tracker())
         else:
             save_draft(db(), attempt, activity, answers)
             db().commit()  # the text is kept even if it is not ready to hand in
-            hand_in_open(db(), unit, activity, attempt, answers, launched().locale)
+            hand_in_open(db(), unit, activity, attempt, answers, launched().locale, launch_tracker())
     except (AnswerError, AttemptError) as exc:
         db().rollback()
         return _render_attempt(unit, activity, attempt, problem=message_of(exc), answers=answers,

@@ -1,0 +1,228 @@
+"""Deliver the outbox to learning record stores: batches over one kept-alive client, retries, dead letters.
+
+At least once: a message is marked delivered only after the LRS accepted it, and a resend is
+harmless because the LRS keeps one statement per id. A batch the LRS refuses (400, 409, 413,
+422) is split in halves until the statement at fault stands alone; that one is dead-lettered
+with the LRS's reason and the others go through.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from sqlalchemy.orm import Session
+
+from l2i_db import utcnow
+from xapi import vocabulary as x
+from xapi.outbox import Backoff, Claimed, claim_due, due_destinations, mark_dead, mark_delivered, mark_failed
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 500
+# Statuses that say the destination is misconfigured or busy, not that the statement is wrong.
+RETRY_STATUSES = frozenset({401, 403, 404, 405, 408, 425, 429})
+SessionFactory = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class LrsTarget:
+    """Where one destination's statements go: the LRS's xAPI endpoint and its credentials."""
+
+    name: str
+    endpoint: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def statements_url(self) -> str:
+        """The statements resource of this LRS."""
+        return self.endpoint.rstrip("/") + "/statements"
+
+
+class Verdict(Enum):
+    """What the LRS's answer means for the batch."""
+
+    ACCEPTED = "accepted"
+    RETRY = "retry"      # the LRS is down, slow, busy or misconfigured: try again later
+    REFUSED = "refused"  # the LRS refuses the content: find the statement at fault
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The verdict on one POST, with the LRS's own words when it did not accept."""
+
+    verdict: Verdict
+    detail: str = ""
+
+
+def verdict_for(status: int) -> Verdict:
+    """Classify an HTTP status from the statements resource."""
+    if 200 <= status < 300:
+        return Verdict.ACCEPTED
+    if status >= 500 or status in RETRY_STATUSES:
+        return Verdict.RETRY
+    return Verdict.REFUSED
+
+
+def _reason(response: requests.Response) -> str:
+    text = response.text.strip()
+    try:
+        detail = response.json().get("detail", text)
+        text = detail if isinstance(detail, str) else json.dumps(detail)
+    except (ValueError, AttributeError):
+        pass
+    return f"HTTP {response.status_code}: {text[:MAX_REASON_CHARS] or response.reason}"
+
+
+class LrsClient:
+    """One kept-alive HTTP client for every LRS a worker talks to, with timeouts."""
+
+    def __init__(self, timeout: float, *, pool_size: int = 4) -> None:
+        self.timeout = timeout
+        self.http = requests.Session()
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        self.http.mount("http://", adapter)
+        self.http.mount("https://", adapter)
+        self.http.headers.update({x.VERSION_HEADER: x.XAPI_VERSION,
+                                  "Content-Type": "application/json"})
+
+    def send(self, target: LrsTarget, statements: Sequence[Mapping[str, Any]]) -> SendResult:
+        """POST statements to the LRS as one batch and say what its answer means."""
+        auth = (target.username, target.password or "") if target.username else None
+        body = json.dumps(list(statements), separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            response = self.http.post(target.statements_url, data=body, auth=auth,
+                                      timeout=self.timeout)
+        except requests.Timeout:
+            return SendResult(Verdict.RETRY, f"no answer within {self.timeout:g} s")
+        except requests.ConnectionError as exc:
+            return SendResult(Verdict.RETRY, f"cannot connect: {_root_cause(exc)}")
+        except requests.RequestException as exc:
+            return SendResult(Verdict.RETRY, f"request failed: {exc}")
+        verdict = verdict_for(response.status_code)
+        return SendResult(verdict, "" if verdict is Verdict.ACCEPTED else _reason(response))
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self.http.close()
+
+
+def _root_cause(exc: BaseException) -> str:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return str(exc)[:MAX_REASON_CHARS]
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass over the outbox did."""
+
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    batches: int = 0
+    failed_destinations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> int:
+        """Messages this pass settled one way or the other."""
+        return self.delivered + self.retried + self.dead
+
+
+def default_owner() -> str:
+    """Return a name for this worker in leases: host and process id."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+@dataclass
+class Courier:
+    """Takes due messages from the outbox and delivers them, destination by destination.
+
+    ``targets`` maps destination names to LRSs (read afresh each pass, so a platform's new LRS
+    is picked up without a restart). Several couriers may share one outbox.
+    """
+
+    sessions: SessionFactory
+    targets: Callable[[Session], Mapping[str, LrsTarget]]
+    client: LrsClient
+    backoff: Backoff = field(default_factory=Backoff)
+    batch_size: int = 500
+    lease_seconds: float = 60.0
+    owner: str = field(default_factory=default_owner)
+    clock: Callable[[], dt.datetime] = utcnow
+
+    def deliver_due(self, stop: threading.Event | None = None) -> DeliveryReport:
+        """Deliver everything due now; a destination that fails is left for its backoff."""
+        report = DeliveryReport()
+        with self.sessions() as session:
+            targets = dict(self.targets(session))
+            for destination in due_destinations(session, now=self.clock()):
+                while not (stop and stop.is_set()):
+                    claimed = claim_due(session, destination, limit=self.batch_size,
+                                        owner=self.owner, lease_seconds=self.lease_seconds,
+                                        now=self.clock())
+                    if not claimed:
+                        break
+                    target = targets.get(destination)
+                    if target is None:
+                        self._fail(session, claimed, f"no LRS is configured for {destination}", report,
+                                   destination)
+                        break
+                    if not self._deliver(session, target, claimed, report):
+                        break
+        return report
+
+    def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
+        """Deliver until ``stop`` is set, resting ``idle_seconds`` whenever nothing was due."""
+        while not stop.is_set():
+            try:
+                report = self.deliver_due(stop)
+            except Exception:  # the database may be restarting: log, wait and carry on
+                log.exception("outbox pass failed; retrying in %s s", idle_seconds)
+                report = DeliveryReport()
+            if report.settled == 0 or report.failed_destinations:
+                stop.wait(idle_seconds)
+
+    def _deliver(self, session: Session, target: LrsTarget, claimed: Sequence[Claimed],
+                 report: DeliveryReport) -> bool:
+        """Send one leased batch; return False when the destination should rest."""
+        report.batches += 1
+        result = self.client.send(target, [c.payload for c in claimed])
+        if result.verdict is Verdict.ACCEPTED:
+            mark_delivered(session, [c.id for c in claimed], now=self.clock())
+            report.delivered += len(claimed)
+            return True
+        if result.verdict is Verdict.RETRY:
+            self._fail(session, claimed, result.detail, report, target.name)
+            return False
+        if len(claimed) == 1:
+            log.warning("%s refused statement %s: %s", target.name, claimed[0].message_id,
+                        result.detail)
+            mark_dead(session, claimed[0], result.detail, now=self.clock())
+            report.dead += 1
+            return True
+        half = len(claimed) // 2
+        if not self._deliver(session, target, claimed[:half], report):
+            error = report.failed_destinations.get(target.name, result.detail)
+            self._fail(session, claimed[half:], error, report, target.name)
+            return False
+        return self._deliver(session, target, claimed[half:], report)
+
+    def _fail(self, session: Session, claimed: Sequence[Claimed], error: str,
+              report: DeliveryReport, destination: str) -> None:
+        log.warning("%s: %d statements wait for a retry: %s", destination, len(claimed), error)
+        mark_failed(session, claimed, error, self.backoff, now=self.clock())
+        report.retried += len(claimed)
+        report.failed_destinations[destination] = error
