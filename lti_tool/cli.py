@@ -148,6 +148,8 @@ def platform_list() -> None:
             click.echo(f"{p.id}\t{p.name}\t{p.issuer}\tclient_id={p.client_id}\t{state}")
             click.echo(f"\tlogin {p.auth_login_url}\n\ttoken {p.auth_token_url}\n\tkeyset {p.key_set_url}")
             click.echo("\tdeployments: " + ", ".join(d.deployment_id for d in p.deployments))
+            if p.lrs_endpoint:
+                click.echo(f"\tLRS {p.lrs_endpoint} (learners as {p.xapi_actor})")
 
 
 @platform.command("remove")
@@ -230,3 +232,5 @@ main.add_command(units)
 from lti_tool.cli_framework import framework  # noqa: E402 (a subcommand group from its own module)
 
 main.add_command(framework)
+
+from lti_tool import cli_xapi  # noqa: E402, F401 (registers worker, outbox and platform lrs)

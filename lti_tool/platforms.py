@@ -6,6 +6,7 @@ have several deployments.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +18,9 @@ from lti_tool.models import Context, Deployment, Platform
 
 MAX_ID_LENGTH = 255
 MAX_URL_LENGTH = 1024
+
+
+PASSWORD_ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
 
 
 class PlatformError(ValueError):
@@ -111,6 +115,26 @@ def add_platform(session: Session, spec: PlatformSpec) -> Platform:
     session.flush()
     session.refresh(platform)
     return platform
+
+
+def set_platform_lrs(session: Session, platform: Platform, endpoint: str | None, username: str | None,
+                     password_env: str | None, actor: str = "account") -> None:
+    """Point a platform's statements at the institution's own LRS (``endpoint`` None: stop)."""
+    if endpoint is None:
+        platform.lrs_endpoint = platform.lrs_username = platform.lrs_password_env = None
+        platform.xapi_actor = "account"
+        return
+    _check_url("--endpoint", endpoint)
+    if (username is None) != (password_env is None):
+        raise PlatformError("--username and --password-env go together: give both or neither")
+    if password_env is not None and not PASSWORD_ENV.fullmatch(password_env):
+        raise PlatformError("--password-env must name an environment variable, e.g. L2I_LRS_PASSWORD_UNI, "
+                            f"got {password_env!r}")
+    if actor not in ("account", "mbox", "mbox_sha1sum"):
+        raise PlatformError(f"--actor must be account, mbox or mbox_sha1sum, got {actor!r}")
+    platform.lrs_endpoint, platform.lrs_username = endpoint, username
+    platform.lrs_password_env, platform.xapi_actor = password_env, actor
+    session.flush()
 
 
 def list_platforms(session: Session) -> list[Platform]:

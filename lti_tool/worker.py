@@ -1,0 +1,57 @@
+"""The outbox worker: a :class:`~xapi.delivery.Courier` built from the settings, run until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from sqlalchemy import Engine
+
+from l2i_db import create_session_factory
+from lti_tool.settings import Settings
+from lti_tool.tracking import lrs_targets
+from xapi.delivery import Courier, DeliveryReport, LrsClient
+from xapi.outbox import Backoff
+
+log = logging.getLogger(__name__)
+
+
+def make_courier(settings: Settings, engine: Engine) -> Courier:
+    """Build a courier for the configured LRSs, with the settings' batch size, lease and backoff."""
+    return Courier(
+        sessions=create_session_factory(engine),
+        targets=lambda session: lrs_targets(session, settings),
+        client=LrsClient(settings.http_timeout),
+        backoff=Backoff(settings.outbox_backoff_seconds, settings.outbox_backoff_max_seconds),
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+    )
+
+
+def deliver_once(settings: Settings, engine: Engine) -> DeliveryReport:
+    """Deliver what is due now and return what happened."""
+    courier = make_courier(settings, engine)
+    try:
+        return courier.deliver_due()
+    finally:
+        courier.client.close()
+
+
+def run_worker(settings: Settings, engine: Engine, *, idle_seconds: float = 1.0) -> None:
+    """Deliver until SIGTERM or SIGINT; a batch in flight is finished (or left to its lease) first."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker stopping (signal %d)", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    courier = make_courier(settings, engine)
+    log.info("outbox worker %s started", courier.owner)
+    try:
+        courier.run(stop, idle_seconds=idle_seconds)
+    finally:
+        courier.client.close()
