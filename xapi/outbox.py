@@ -159,12 +159,12 @@ def claim_due(session: Session, destination: str, *, limit: int, owner: str, lea
 
 
 def mark_delivered(session: Session, ids: Sequence[int], *, now: dt.datetime | None = None) -> None:
-    """Record that the destination accepted these messages. Commits."""
+    """Record that the destination accepted these messages (``lease_owner`` keeps who sent them). Commits."""
     if ids:
         session.execute(
             update(OutboxMessage).where(OutboxMessage.id.in_(ids))
             .values(status=DELIVERED, delivered_at=now or utcnow(), leased_until=None,
-                    lease_owner=None, last_error=None)
+                    last_error=None)
             .execution_options(synchronize_session=False)
         )
     session.commit()
