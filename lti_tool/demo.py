@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import secrets
 import threading
@@ -13,12 +15,14 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from l2i_db import create_db_engine, create_session_factory
+from lms_emulator.lrs import RalphLRS, RalphNotInstalledError, RalphStartError
 from lms_emulator.platform import EmulatorConfig
 from lms_emulator.server import RunningEmulator, start_emulator
 from lti_tool import keys, platforms
 from lti_tool.app import create_app
 from lti_tool.migrate import upgrade_database
 from lti_tool.settings import Settings, load_settings
+from lti_tool.worker import make_courier
 
 
 @dataclass
@@ -89,20 +93,54 @@ def build_demo(
     )
 
 
+def attach_demo_lrs(settings: Settings) -> tuple[Settings, RalphLRS | None]:
+    """Start a local Ralph LRS for the demo's statements, unless an LRS is configured.
+
+    Ralph keeps its statements under the instance folder (``ralph/fs_lrs.jsonl``). Without
+    Ralph installed (``make ralph``) the demo runs on and says so.
+    """
+    if settings.lrs_endpoint:
+        return settings, None
+    try:
+        lrs = RalphLRS(data_dir=settings.instance_path / "ralph").start()
+    except (RalphNotInstalledError, RalphStartError) as exc:
+        click.echo(f"No LRS for the demo's xAPI statements ({exc}); they wait in the outbox.")
+        return settings, None
+    return dataclasses.replace(settings, lrs_endpoint=lrs.endpoint, lrs_username=lrs.username,
+                               lrs_password=lrs.password), lrs
+
+
+def start_demo_worker(settings: Settings) -> threading.Event:
+    """Deliver the outbox in a background thread (``l2i worker`` in production); set the event to stop."""
+    stop = threading.Event()
+    engine = create_db_engine(settings.database_url)
+    courier = make_courier(settings, engine)
+    threading.Thread(target=courier.run, args=(stop, 0.5), daemon=True, name="outbox-worker").start()
+    return stop
+
+
 def run_demo(*, host: str, port: int, lms_port: int, institutions: int = 1) -> None:
     """Run the demo until interrupted, printing the URL to open."""
     if not os.environ.get("L2I_SECRET_KEY"):
         os.environ["L2I_SECRET_KEY"] = secrets.token_urlsafe(48)
         click.echo("L2I_SECRET_KEY is not set: using a random one for this demo run.")
-    settings = load_settings()
+    logging.basicConfig(level=logging.WARNING)
+    settings, lrs = attach_demo_lrs(load_settings())
     servers = build_demo(settings, host=host, port=port, lms_port=lms_port, institutions=institutions)
     servers.start()
+    stop_worker = start_demo_worker(settings)
     click.echo(f"L2I Engine is running at {servers.tool_url} (database {settings.database_url}).")
     click.echo(f"Open the demo LMS and launch as any user:  {servers.lms_url}/")
+    if lrs is not None:
+        click.echo(f"xAPI statements go to a local Ralph LRS at {lrs.endpoint} (user {lrs.username}, "
+                   f"password {lrs.password}); they are stored in {lrs.statements_file}.")
     click.echo("Press Ctrl-C to stop.")
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         click.echo("Stopping.")
     finally:
+        stop_worker.set()
         servers.stop()
+        if lrs is not None:
+            lrs.stop()
