@@ -25,7 +25,7 @@ from course_units.attempts import (
 )
 from course_units.content import Activity, Unit
 from course_units.models import Attempt, UnitCompletion
-from course_units.progress import check_completion
+from course_units.progress import check_completion, unit_progress
 from course_units.scoring import QuizResult, RubricResult, check_open_answer
 from l2i_db import utcnow
 from lti_tool.principal import Launch
@@ -109,13 +109,16 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
     if tracker is not None:
         reached = _reached(session, tracker, attempt, before)
         now, duration = attempt.graded_at or attempt.created_at, _duration(attempt)
+        passed = None if activity.pass_score is None else result.passed
+        percent = unit_progress(session, unit, attempt.learner_id).percent
 
         def build(scene: Scene) -> list[Statement]:
             return [
                 *events.answered_items(scene, unit, activity, result.items, now),
-                events.graded_attempt(scene, unit, activity, result.score, passed=result.passed,
+                events.graded_attempt(scene, unit, activity, result.score, passed=passed,
                                       duration=duration, now=now),
                 events.terminated_attempt(scene, unit, activity, duration, now),
+                events.progressed_unit(scene, unit, percent, now),
                 *_closing_statements(scene, tracker, unit, completion, reached, now),
             ]
         tracker.queue(session, build)
@@ -135,11 +138,13 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
     completion = check_completion(session, unit, attempt.learner_id)
     if tracker is not None:
         now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
+        percent = unit_progress(session, unit, attempt.learner_id).percent
 
         def build(scene: Scene) -> list[Statement]:
             return [
                 events.handed_in(scene, unit, activity, duration, now),
                 events.terminated_attempt(scene, unit, activity, duration, now),
+                events.progressed_unit(scene, unit, percent, now),
                 *_closing_statements(scene, tracker, unit, completion, {}, now),
             ]
         tracker.queue(session, build)

@@ -145,7 +145,7 @@ def registration_of(learner_key: str, context_key: int | None, unit_id: str) -> 
 # --- context -----------------------------------------------------------------------------------
 
 def _setting(scene: Scene, *, unit: Unit | None, parent: ActivityRef | None,
-             competencies: Iterable[str] = ()) -> Setting:
+             competencies: Iterable[str] = (), exclude: ActivityRef | None = None) -> Setting:
     iris = scene.iris
     extensions: dict[str, Any] = {iris.extension("platform_issuer"): scene.issuer}
     if scene.lti_context_id is not None:
@@ -154,7 +154,8 @@ def _setting(scene: Scene, *, unit: Unit | None, parent: ActivityRef | None,
     if competency_ids:
         extensions[iris.extension("competencies")] = competency_ids
     course = course_ref(scene)
-    grouping = ((course,) if course else ()) + (programme_ref(scene.base_url),)
+    programme = programme_ref(scene.base_url)
+    grouping = tuple(ref for ref in (course, programme) if ref is not None and ref != exclude)
     registration = (registration_of(scene.actor.key, scene.context_key, unit.id)
                     if unit is not None else None)
     return Setting(profile=iris.profile, registration=registration, parent=parent,
@@ -188,8 +189,9 @@ def launched(scene: Scene, unit: Unit | None, activity: Activity | None, now: dt
         setting = _setting(scene, unit=unit, parent=programme_ref(base),
                            competencies=_unit_competencies(unit))
         return _emit(x.VERB_LAUNCHED, scene, unit_ref(base, unit), setting, now)
-    setting = _setting(scene, unit=None, parent=None)
-    return _emit(x.VERB_LAUNCHED, scene, programme_ref(base), setting, now)
+    programme = programme_ref(base)
+    setting = _setting(scene, unit=None, parent=None, exclude=programme)
+    return _emit(x.VERB_LAUNCHED, scene, programme, setting, now)
 
 
 def experienced_page(scene: Scene, unit: Unit, page: Page, now: dt.datetime) -> Statement:
@@ -212,10 +214,12 @@ def initialized_attempt(scene: Scene, unit: Unit, activity: Activity, now: dt.da
                  _activity_setting(scene, unit, activity), now)
 
 
-def _activity_setting(scene: Scene, unit: Unit, activity: Activity) -> Setting:
+def _activity_setting(scene: Scene, unit: Unit, activity: Activity, *, parent: ActivityRef | None = None,
+                      competencies: Iterable[str] | None = None) -> Setting:
     iris = scene.iris
-    setting = _setting(scene, unit=unit, parent=unit_ref(scene.base_url, unit),
-                       competencies=_activity_competencies(activity))
+    setting = _setting(scene, unit=unit, parent=parent or unit_ref(scene.base_url, unit),
+                       competencies=_activity_competencies(activity) if competencies is None
+                       else competencies)
     extensions = dict(setting.extensions)
     extensions[iris.extension("activity_version")] = activity.version
     return Setting(profile=setting.profile, registration=setting.registration,
@@ -228,14 +232,12 @@ def answered_items(scene: Scene, unit: Unit, activity: Activity, items: Sequence
     """Build one ``answered`` per quiz item: the response, its score and whether it was right."""
     by_id = {item.id: item for item in activity.items}
     base = scene.base_url
-    setting = _setting(scene, unit=unit, parent=activity_ref(base, activity),
-                       competencies=_activity_competencies(activity))
+    setting = _activity_setting(scene, unit, activity, parent=activity_ref(base, activity))
     statements = []
     for result in items:
         item = by_id[result.item_id]
-        competencies = list(item.competencies) or _activity_competencies(activity)
-        item_setting = setting if not item.competencies else _setting(
-            scene, unit=unit, parent=activity_ref(base, activity), competencies=competencies)
+        item_setting = setting if not item.competencies else _activity_setting(
+            scene, unit, activity, parent=activity_ref(base, activity), competencies=item.competencies)
         outcome = score_outcome(result.score, 1.0, success=result.correct,
                                 response=response_of(result.chosen))
         statements.append(_emit(x.VERB_ANSWERED, scene, item_ref(base, activity, item),

@@ -113,7 +113,7 @@ def test_a_learners_work_arrives_valid_and_complete(
     counted = verbs(stored)
     quiz = activity(app, QUIZ)
     assert counted[x.VERB_LAUNCHED] == 1
-    assert counted[x.VERB_EXPERIENCED] == 1 and counted[x.VERB_PROGRESSED] == 1
+    assert counted[x.VERB_EXPERIENCED] == 1 and counted[x.VERB_PROGRESSED] == 2  # a page read, the quiz
     assert counted[x.VERB_INITIALIZED] == 1 and counted[x.VERB_TERMINATED] == 1
     assert counted[x.VERB_ANSWERED] == len(quiz.items)
     assert counted[x.VERB_PASSED] == 1 and counted[x.VERB_FAILED] == 0
