@@ -91,6 +91,8 @@ class StatementError(ValueError):
 # --- reporting -----------------------------------------------------------------------------------
 
 _ABSENT: Final = object()
+# dict first: a plain dict is told apart at once, without the slower abstract-class check
+_OBJECT_TYPES: Final = (dict, Mapping)
 
 
 def _show(value: Any) -> str:
@@ -124,7 +126,7 @@ def _entry(path: str, key: Any) -> str:
 
 def _object_at(value: Any, path: str, problems: list[str]) -> Mapping[Any, Any] | None:
     """Return ``value`` if it is a JSON object, else report it and return None."""
-    if isinstance(value, dict) or isinstance(value, Mapping):  # noqa: SIM101 (dict first: the fast case)
+    if isinstance(value, _OBJECT_TYPES):
         return value
     _report(problems, path, "must be a JSON object", value)
     return None
@@ -226,8 +228,9 @@ _check_iri: Final = _IRI_FORM.check
 _check_irl: Final = _IRL_FORM.check
 _check_language_tag: Final = _LANGTAG_FORM.check
 _check_uuid: Final = _Form(_UUID, "a UUID in 8-4-4-4-12 hexadecimal form").check
-_check_mbox: Final = _Form(_MBOX, "mailto: followed by an email address", remember=True).check
-_check_sha1: Final = _Form(_SHA1, "a SHA-1 of 40 hexadecimal characters", remember=True).check
+# learners' own identifiers (mbox, mbox_sha1sum) repeat little and are not kept
+_check_mbox: Final = _Form(_MBOX, "mailto: followed by an email address").check
+_check_sha1: Final = _Form(_SHA1, "a SHA-1 of 40 hexadecimal characters").check
 _check_duration: Final = _Form(_DURATION, "an ISO 8601 duration such as PT1M5S").check
 _check_version: Final = _Form(_VERSION, "an xAPI 1.0.x version", remember=True).check
 _check_component_id: Final = _Form(_COMPONENT_ID, "a non-empty string without whitespace").check
@@ -238,7 +241,7 @@ def _check_timestamp(value: Any, path: str, problems: list[str]) -> None:
     match = _TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         _report(problems, path, "must be an ISO 8601 date-time with a time zone", value)
-    elif False:
+    elif match["zone"] in _NEGATIVE_ZERO_ZONES:
         _report(problems, path, "must not use a negative zero offset", value)
     elif not _parses_as_datetime(value):
         _report(problems, path, "must be a real date and time", value)
@@ -433,7 +436,7 @@ def _check_components(value: Any, path: str, problems: list[str]) -> None:
     for index, component in enumerate(components or ()):
         where = f"{path}[{index}]"
         _check_component(component, where, problems)
-        ident = component.get("id") if isinstance(component, Mapping) else None
+        ident = component.get("id") if isinstance(component, _OBJECT_TYPES) else None
         if isinstance(ident, str):
             if ident in seen:
                 _report(problems, _join(where, "id"), "repeats an id earlier in the list", ident)
@@ -481,7 +484,7 @@ def _check_object(value: Any, path: str, problems: list[str]) -> None:
 
 def _check_inner_object(value: Any, path: str, problems: list[str]) -> None:
     """Check a SubStatement's object, which cannot be another SubStatement."""
-    if isinstance(value, Mapping) and value.get("objectType") == "SubStatement":
+    if isinstance(value, _OBJECT_TYPES) and value.get("objectType") == "SubStatement":
         _report(problems, _join(path, "objectType"), "a SubStatement cannot hold a SubStatement",
                 "SubStatement")
         return
@@ -490,7 +493,7 @@ def _check_inner_object(value: Any, path: str, problems: list[str]) -> None:
 
 def _is_activity(value: Any) -> bool:
     """Tell whether a statement's object is an Activity."""
-    return isinstance(value, Mapping) and value.get("objectType", "Activity") == "Activity"
+    return isinstance(value, _OBJECT_TYPES) and value.get("objectType", "Activity") == "Activity"
 
 
 # --- result --------------------------------------------------------------------------------------
@@ -607,7 +610,7 @@ def _check_activity_or_list(value: Any, path: str, problems: list[str]) -> None:
     if isinstance(value, list | tuple):
         for index, activity in enumerate(value):
             _check_activity(activity, f"{path}[{index}]", problems)
-    elif isinstance(value, Mapping):
+    elif isinstance(value, _OBJECT_TYPES):
         _check_activity(value, path, problems)
     else:
         _report(problems, path, "must be an Activity or a list of Activities", value)
@@ -637,11 +640,11 @@ def _check_body_rules(obj: Mapping[Any, Any], path: str, problems: list[str]) ->
         _check_context(obj["context"], _join(path, "context"), problems,
                        about_activity=_is_activity(obj.get("object")))
     verb = obj.get("verb")
-    if isinstance(verb, Mapping) and verb.get("id") == VOIDED:
+    if isinstance(verb, _OBJECT_TYPES) and verb.get("id") == VOIDED:
         target = obj.get("object")
-        if not isinstance(target, Mapping) or target.get("objectType") != "StatementRef":
+        if not isinstance(target, _OBJECT_TYPES) or target.get("objectType") != "StatementRef":
             _report(problems, _join(path, "object"), "the voided verb needs a StatementRef object",
-                    target.get("objectType") if isinstance(target, Mapping) else target)
+                    target.get("objectType") if isinstance(target, _OBJECT_TYPES) else target)
 
 
 def _check_substatement_body(obj: Mapping[Any, Any], path: str, problems: list[str]) -> None:
@@ -661,7 +664,7 @@ def statement_problems(statement: Mapping[str, Any]) -> list[str]:
     this never raises.
     """
     problems: list[str] = []
-    if not isinstance(statement, Mapping):
+    if not isinstance(statement, _OBJECT_TYPES):
         _report(problems, "", "must be a JSON object", statement)
         return problems
     _check_fields(statement, _STATEMENT_FIELDS, "", problems, "a Statement", _STATEMENT_REQUIRED)
