@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import click
@@ -11,7 +12,7 @@ from lti_tool import platforms
 from lti_tool.cli import main, open_session, platform, read_settings
 from lti_tool.tracking import lrs_targets
 from lti_tool.worker import deliver_once, run_worker
-from xapi.outbox import outbox_status, retry_dead
+from xapi.outbox import outbox_status, prune_delivered, retry_dead
 from xapi.statements import ACTOR_FORMS
 
 
@@ -81,6 +82,16 @@ def outbox_retry(destination: str | None) -> None:
     with open_session(read_settings()) as session:
         count = retry_dead(session, destination=destination)
     click.echo(f"{count} dead statement(s) queued again; l2i worker delivers them.")
+
+
+@outbox.command("prune")
+@click.option("--days", type=click.IntRange(1, 3650), default=30, show_default=True,
+              help="Keep the bodies of statements delivered in the last DAYS days.")
+def outbox_prune(days: int) -> None:
+    """Free space: drop the bodies of statements delivered long ago (their ids stay, for erasure)."""
+    with open_session(read_settings()) as session:
+        count = prune_delivered(session, before=utcnow() - dt.timedelta(days=days))
+    click.echo(f"Pruned {count} delivered statement(s) older than {days} days.")
 
 
 @platform.command("lrs")

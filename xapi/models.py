@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from l2i_db import Base, utcnow
@@ -45,6 +45,7 @@ class OutboxMessage(Base):
         ForeignKey("learner.id", ondelete="CASCADE"), default=None
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pruned: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     tries: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -270,6 +270,22 @@ def sent_statements_of(session: Session, learner_id: int,
     return [(destination, message_id) for destination, message_id in rows]
 
 
+def prune_delivered(session: Session, *, before: dt.datetime) -> int:
+    """Drop the bodies of statements delivered before ``before``; return how many rows were pruned.
+
+    The rows themselves stay (destination, statement id, learner), so erasing a learner can still
+    void everything that was sent. Does not commit.
+    """
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == DELIVERED, OutboxMessage.delivered_at < before,
+               OutboxMessage.pruned.is_(False))
+        .values(payload={}, pruned=True)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def forget_learner(session: Session, learner_id: int) -> int:
     """Delete every outbox message of a learner (after their voiding statements are queued)."""
     result = session.execute(

@@ -240,3 +240,21 @@ def test_statement_ids_are_unique_per_destination(sqlite_url: str) -> None:
     engine.dispose()
     assert uuid.UUID(row.message_id)
     assert len(outbox(sqlite_url)) == 2
+
+
+def test_prune_keeps_what_erasure_needs(sqlite_url: str) -> None:
+    fill_outbox(sqlite_url, 3)
+    engine = create_db_engine(sqlite_url)
+    with Session(engine) as session:
+        session.execute(update(OutboxMessage).values(
+            status="delivered", delivered_at=utcnow() - dt.timedelta(days=40)))
+        last = session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id.desc())).first()
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == last).values(delivered_at=utcnow()))
+        session.commit()
+    engine.dispose()
+    result = run(sqlite_url, "outbox", "prune", "--days", "30")
+    assert result.exit_code == 0 and "Pruned 2 delivered statement(s)" in result.output
+    rows = sorted(outbox(sqlite_url), key=lambda m: m.id)
+    assert [m.pruned for m in rows] == [True, True, False]
+    assert rows[0].payload == {} and rows[0].message_id and rows[2].payload["id"] == rows[2].message_id
+    assert "Pruned 0" in run(sqlite_url, "outbox", "prune").output

@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=36), nullable=False),
     sa.Column('learner_id', sa.Integer(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('pruned', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('tries', sa.Integer(), nullable=False),
     sa.Column('due_at', l2i_db.base.UTCDateTime(), nullable=False),
