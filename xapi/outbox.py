@@ -244,13 +244,19 @@ def _latest_errors(session: Session) -> dict[str, str]:
     return {name: error for name, error in rows if error}
 
 
-def recent_errors(session: Session, *, limit: int = 20) -> list[OutboxMessage]:
-    """Return the latest messages that failed (dead, or waiting for a retry), newest first."""
+def recent_errors(session: Session, *, destinations: Sequence[str] | None = None,
+                  limit: int = 20) -> list[OutboxMessage]:
+    """Return the latest messages that failed (dead, or waiting for a retry), newest first.
+
+    With ``destinations``, only theirs: another destination's failures neither show nor crowd
+    these out.
+    """
+    statement = select(OutboxMessage).where(
+        OutboxMessage.last_error.is_not(None), OutboxMessage.status != DELIVERED)
+    if destinations is not None:
+        statement = statement.where(OutboxMessage.destination.in_(destinations))
     return list(session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.last_error.is_not(None), OutboxMessage.status != DELIVERED)
-        .order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc()).limit(limit)
-    ))
+        statement.order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc()).limit(limit)))
 
 
 def sent_statements_of(session: Session, learner_id: int,

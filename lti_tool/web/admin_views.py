@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, abort, redirect, render_template, request
 from flask_babel import format_decimal
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
@@ -19,8 +17,7 @@ from lti_tool.tracking import PROGRAMME_DESTINATION, lrs_targets, platform_desti
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.state import app_state, db
 from lti_tool.web.translation import gettext
-from xapi.models import OutboxMessage
-from xapi.outbox import DELIVERED, DestinationStatus, outbox_status, retry_dead
+from xapi.outbox import DestinationStatus, outbox_status, recent_errors, retry_dead
 
 bp = Blueprint("admin", __name__)
 
@@ -94,21 +91,6 @@ def humanise_seconds(seconds: float) -> str:
     return gettext("%(n)s h", n=format_decimal(round(seconds / 3600, 1), format="#,##0.#"))
 
 
-def recent_errors_of(session: Session, destinations: Sequence[str], *,
-                     limit: int = RECENT_ERRORS) -> list[OutboxMessage]:
-    """Return the latest failing messages (dead, or waiting for a retry) of ``destinations``.
-
-    The same rows as :func:`xapi.outbox.recent_errors`, limited to the destinations first, so
-    that another platform's failures neither show here nor crowd these out.
-    """
-    return list(session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.destination.in_(destinations), OutboxMessage.last_error.is_not(None),
-               OutboxMessage.status != DELIVERED)
-        .order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc()).limit(limit)
-    ))
-
-
 def outbox_views(session: Session, launch: Launch, now: dt.datetime) -> list[DestinationView]:
     """Return the launch's visible destinations that are configured or have anything queued."""
     targets = lrs_targets(session, app_state().settings)
@@ -139,7 +121,7 @@ def outbox() -> Any:
     now = utcnow()
     destinations = outbox_views(db(), launch, now)
     visible = visible_destinations(launch)
-    errors = recent_errors_of(db(), visible)
+    errors = recent_errors(db(), destinations=visible, limit=RECENT_ERRORS)
     labels = {destination: destination_label(destination, launch) for destination in visible}
     return render_template(
         "admin_outbox.html", launch=launch, destinations=destinations, errors=errors,
