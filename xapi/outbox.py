@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
@@ -39,11 +39,11 @@ class Envelope:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A message a worker has leased for sending."""
+    """A message a worker has leased for sending; ``body`` is its statement as stored JSON text."""
 
     id: int
     message_id: str
-    payload: dict[str, Any]
+    body: str
     tries: int
 
 
@@ -150,7 +150,8 @@ def claim_due(session: Session, destination: str, *, limit: int, owner: str, lea
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(ids), OutboxMessage.status == PENDING, _lease_free(when))
         .values(lease_owner=owner, leased_until=when + dt.timedelta(seconds=lease_seconds))
-        .returning(OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.payload,
+        # The stored JSON text goes out as it is: no decoding and encoding again per statement.
+        .returning(OutboxMessage.id, OutboxMessage.message_id, cast(OutboxMessage.payload, Text),
                    OutboxMessage.tries)
         .execution_options(synchronize_session=False)
     ).all()

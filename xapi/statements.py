@@ -33,6 +33,7 @@ from tincan import (
     StatementRef,
     Verb,
 )
+from tincan.conversions.iso8601 import jsonify_datetime
 
 from xapi import vocabulary as x
 
@@ -111,9 +112,13 @@ class Outcome:
 
 
 def score_outcome(raw: float, maximum: float, **outcome: Any) -> Outcome:
-    """Return an outcome scored ``raw`` out of ``maximum`` (from 0), with its scaled score."""
+    """Return an outcome scored ``raw`` out of ``maximum`` (from 0), with its scaled score.
+
+    ``raw`` is rounded to 4 decimals and ``scaled`` computed from the rounded value, so the two
+    always agree (xAPI's consistency rule, checked by :mod:`xapi.validation`).
+    """
     raw = round(min(max(raw, 0.0), maximum), 4)
-    return Outcome(scaled=round(raw / maximum, 4) if maximum else 0.0, raw=raw, minimum=0.0,
+    return Outcome(scaled=raw / maximum if maximum else 0.0, raw=raw, minimum=0.0,
                    maximum=float(maximum), **outcome)
 
 
@@ -198,10 +203,83 @@ def _result(outcome: Outcome) -> Result:
     return result
 
 
+# The recurring parts of statements (activities, verbs, learners' accounts, the profile) are
+# built with tincan once and kept as JSON; a statement shares them, so statements are read-only.
+@lru_cache(maxsize=4096)
+def _activity_json(ref: ActivityRef) -> dict[str, Any]:
+    data: dict[str, Any] = _activity(ref).as_version(x.XAPI_VERSION)
+    return data
+
+
+@lru_cache(maxsize=64)
+def _verb_json(verb_iri: str) -> dict[str, Any]:
+    data: dict[str, Any] = _verb(verb_iri).as_version(x.XAPI_VERSION)
+    return data
+
+
+@lru_cache(maxsize=64)
+def _category_json(profile: str) -> dict[str, Any]:
+    data: dict[str, Any] = Activity(id=profile).as_version(x.XAPI_VERSION)
+    return data
+
+
+@lru_cache(maxsize=4096)
+def _account_json(key: str, home_page: str) -> dict[str, Any]:
+    data: dict[str, Any] = _agent(ActorRef(key=key, home_page=home_page)).as_version(x.XAPI_VERSION)
+    return data
+
+
+def _agent_json(actor: ActorRef) -> dict[str, Any]:
+    if actor.form != "account" and actor.email:  # learners' emails are never kept in a cache
+        data: dict[str, Any] = _agent(actor).as_version(x.XAPI_VERSION)
+        return data
+    return _account_json(actor.key, actor.home_page)
+
+
+def _context_json(setting: Setting) -> dict[str, Any]:
+    activities: dict[str, Any] = {"category": [_category_json(setting.profile)]}
+    if setting.parent is not None:
+        activities["parent"] = [_activity_json(setting.parent)]
+    if setting.grouping:
+        activities["grouping"] = [_activity_json(ref) for ref in setting.grouping]
+    context: dict[str, Any] = {"contextActivities": activities}
+    if setting.registration is not None:
+        context["registration"] = str(setting.registration)
+    if setting.platform:
+        context["platform"] = setting.platform
+    if setting.language:
+        context["language"] = setting.language
+    if setting.extensions:
+        context["extensions"] = dict(setting.extensions)
+    return context
+
+
 def build_statement(verb: str, actor: ActorRef, activity: ActivityRef, setting: Setting, *,
                     timestamp: dt.datetime, outcome: Outcome | None = None,
                     statement_id: uuid.UUID | None = None) -> dict[str, Any]:
-    """Return one statement as xAPI 1.0.3 JSON, with a new UUID unless ``statement_id`` is given."""
+    """Return one statement as xAPI 1.0.3 JSON, with a new UUID unless ``statement_id`` is given.
+
+    The same JSON as ``tincan.Statement(...).as_version("1.0.3")`` (a test holds the two
+    equal), but assembled from cached parts: several times faster inside a learner's request.
+    Treat the result as read-only: its activities, verb and actor are shared with other statements.
+    """
+    statement: dict[str, Any] = {
+        "id": str(statement_id or uuid.uuid4()),
+        "actor": _agent_json(actor),
+        "verb": _verb_json(verb),
+        "object": _activity_json(activity),
+        "timestamp": jsonify_datetime(timestamp),
+        "context": _context_json(setting),
+    }
+    if outcome is not None:
+        statement["result"] = _result(outcome).as_version(x.XAPI_VERSION)
+    return statement
+
+
+def build_statement_with_tincan(verb: str, actor: ActorRef, activity: ActivityRef, setting: Setting, *,
+                                timestamp: dt.datetime, outcome: Outcome | None = None,
+                                statement_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Build the same statement as :func:`build_statement` entirely from tincan objects (slower)."""
     statement = Statement(
         id=statement_id or uuid.uuid4(), actor=_agent(actor), verb=_verb(verb),
         object=_activity(activity), context=_context(setting), timestamp=timestamp,
@@ -222,6 +300,5 @@ def build_voiding(statement_id: str, authority: ActorRef, *, timestamp: dt.datet
 
 def _as_json(statement: Statement) -> dict[str, Any]:
     data: dict[str, Any] = statement.as_version(x.XAPI_VERSION)
-    # The LRS records the version it stores; sending ours too would make a resend "differ".
-    data.pop("version", None)
+    data.pop("version", None)  # the LRS stamps the version it stores
     return data
