@@ -80,7 +80,7 @@ def course_ref(scene: Scene) -> ActivityRef | None:
         return None
     title = scene.course_title or scene.lti_context_id or str(scene.context_key)
     return ActivityRef(f"{scene.base_url}/courses/{scene.context_key}", x.TYPE_COURSE,
-                       (("und", title),))
+                       (("und", title),), named_in_context=True)
 
 
 def unit_ref(base_url: str, unit: Unit) -> ActivityRef:

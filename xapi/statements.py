@@ -75,12 +75,18 @@ class Interaction:
 
 @dataclass(frozen=True)
 class ActivityRef:
-    """An activity: its IRI, type and name (and, for a quiz item, its interaction)."""
+    """An activity: its IRI, type and name (and, for a quiz item, its interaction).
+
+    In a statement's context an activity is given by its IRI and type only, unless
+    ``named_in_context``: an activity that is never a statement's object (an LMS course) keeps
+    its name there, so the LRS knows what it is.
+    """
 
     iri: str
     type: str
     name: LangPairs
     interaction: Interaction | None = None
+    named_in_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -167,12 +173,20 @@ def _agent(actor: ActorRef) -> Agent:
     return Agent(account=AgentAccount(home_page=actor.home_page, name=actor.key))
 
 
+@lru_cache(maxsize=4096)
+def _context_activity(ref: ActivityRef) -> Activity:
+    definition = ActivityDefinition(type=ref.type)
+    if ref.named_in_context:
+        definition.name = _language_map(ref.name)
+    return Activity(id=ref.iri, definition=definition)
+
+
 def _context(setting: Setting) -> Context:
     activities = ContextActivities(category=ActivityList([Activity(id=setting.profile)]))
     if setting.parent is not None:
-        activities.parent = ActivityList([_activity(setting.parent)])
+        activities.parent = ActivityList([_context_activity(setting.parent)])
     if setting.grouping:
-        activities.grouping = ActivityList([_activity(ref) for ref in setting.grouping])
+        activities.grouping = ActivityList([_context_activity(ref) for ref in setting.grouping])
     context = Context(context_activities=activities)
     if setting.registration is not None:
         context.registration = setting.registration
@@ -211,6 +225,12 @@ def _activity_json(ref: ActivityRef) -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=4096)
+def _context_activity_json(ref: ActivityRef) -> dict[str, Any]:
+    data: dict[str, Any] = _context_activity(ref).as_version(x.XAPI_VERSION)
+    return data
+
+
 @lru_cache(maxsize=64)
 def _verb_json(verb_iri: str) -> dict[str, Any]:
     data: dict[str, Any] = _verb(verb_iri).as_version(x.XAPI_VERSION)
@@ -239,9 +259,9 @@ def _agent_json(actor: ActorRef) -> dict[str, Any]:
 def _context_json(setting: Setting) -> dict[str, Any]:
     activities: dict[str, Any] = {"category": [_category_json(setting.profile)]}
     if setting.parent is not None:
-        activities["parent"] = [_activity_json(setting.parent)]
+        activities["parent"] = [_context_activity_json(setting.parent)]
     if setting.grouping:
-        activities["grouping"] = [_activity_json(ref) for ref in setting.grouping]
+        activities["grouping"] = [_context_activity_json(ref) for ref in setting.grouping]
     context: dict[str, Any] = {"contextActivities": activities}
     if setting.registration is not None:
         context["registration"] = str(setting.registration)
