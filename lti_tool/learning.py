@@ -83,6 +83,11 @@ def _closing_statements(scene: Scene, tracker: Tracker, unit: Unit, completion: 
     return statements
 
 
+def _active(tracker: Tracker | None) -> Tracker | None:
+    """Return the tracker if any LRS wants its statements, else None (nothing to build or read)."""
+    return tracker if tracker is not None and tracker.active else None
+
+
 def _levels_before(session: Session, tracker: Tracker | None, attempt: Attempt,
                    activity: Activity) -> dict[str, int | None]:
     return levels_of(session, attempt.learner_id, activity.weights) if tracker else {}
@@ -102,6 +107,7 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
 
     With a ``tracker``, the statements of it all are queued in the same transaction.
     """
+    tracker = _active(tracker)
     before = _levels_before(session, tracker, attempt, activity)
     result = submit_quiz(session, attempt, activity, answers)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
@@ -136,6 +142,7 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
         raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
     completion = check_completion(session, unit, attempt.learner_id)
+    tracker = _active(tracker)
     if tracker is not None:
         now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
         percent = unit_progress(session, unit, attempt.learner_id).percent
@@ -158,6 +165,7 @@ def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attem
 
     The ``tracker`` is the learner's (statements are about them, not about the trainer).
     """
+    tracker = _active(tracker)
     before = _levels_before(session, tracker, attempt, activity)
     result = grade_open(session, attempt, activity, ratings, feedback, grader_id)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
@@ -185,6 +193,7 @@ def rate_competency(session: Session, *, action: str, level: int | None, tracker
     ``tracker`` (the learner's), reaching proficiency queues a ``mastered`` statement.
     """
     learner_id, competency_id = rating["learner_id"], rating["competency_id"]
+    tracker = _active(tracker)
     before = levels_of(session, learner_id, [competency_id]) if tracker else {}
     if action == "clear":
         clear_override(session, **rating)

@@ -101,6 +101,11 @@ class Tracker:
     framework: Framework
     subject: Subject
 
+    @property
+    def active(self) -> bool:
+        """Whether any LRS wants this subject's statements (else there is nothing to build)."""
+        return bool(self.settings.lrs_endpoint or self.subject.platform.lrs_endpoint)
+
     def destinations(self) -> list[tuple[str, ActorForm]]:
         """Return the destinations of this subject's statements, each with the actor form it wants."""
         found: list[tuple[str, ActorForm]] = []

@@ -109,6 +109,9 @@ def _record_reading(unit: Unit, page: Page) -> None:
     """Remember the visit; queue ``experienced``, and ``progressed`` when the page is new to the learner."""
     learner_id = _learner_id()
     first = record_page_visit(db(), learner_id, unit.id, page.id)
+    tracker = launch_tracker()
+    if not tracker.active:
+        return
     percent = unit_progress(db(), unit, learner_id).percent if first else None
     now = utcnow()
 
@@ -117,7 +120,7 @@ def _record_reading(unit: Unit, page: Page) -> None:
         if percent is not None:
             statements.append(events.progressed_unit(scene, unit, percent, now))
         return statements
-    launch_tracker().queue(db(), build)
+    tracker.queue(db(), build)
 
 
 @bp.get("/units/<unit_id>/activities/<activity_id>")
@@ -143,13 +146,14 @@ def begin_attempt(unit_id: str, activity_id: str) -> BaseResponse:
     """Start (or continue) the learner's attempt and open it."""
     unit = find_unit(unit_id)
     activity = find_activity(unit, activity_id)
-    fresh = open_draft(attempts_of(db(), _learner_id(), activity.id)) is None
+    tracker = launch_tracker()
+    fresh = tracker.active and open_draft(attempts_of(db(), _learner_id(), activity.id)) is None
     try:
         attempt = start_attempt(db(), _learner_id(), unit.id, activity, where_of(launched()))
     except AttemptError as exc:
         abort(exc.status, description=message_of(exc))
     if fresh:
-        launch_tracker().queue(db(), lambda scene: [
+        tracker.queue(db(), lambda scene: [
             events.initialized_attempt(scene, unit, activity, attempt.created_at)])
     db().commit()
     return redirect(tool_url("units.show_attempt", attempt_id=attempt.id), code=303)

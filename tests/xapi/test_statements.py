@@ -70,7 +70,8 @@ def test_email_actors_follow_the_platforms_choice() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(score=st.floats(min_value=0, max_value=1, allow_nan=False), passed=st.sampled_from([True, False, None]))
+@given(score=st.floats(min_value=0, max_value=1, allow_nan=False),
+       passed=st.sampled_from([True, False, None]))
 def test_any_grade_is_a_valid_statement(score: float, passed: bool | None) -> None:
     unit = CATALOG.units[0]
     for activity in unit.activities:
