@@ -50,7 +50,7 @@ test: $(STAMP) $(CATALOGUES) $(RALPH_STAMP)
 	$(BIN)/pytest
 
 # Every benchmark under bench/, each printing its figures beside the naive way's.
-bench: $(STAMP)
+bench: $(STAMP) $(RALPH_STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 lint: $(STAMP)

@@ -44,7 +44,7 @@ class Settings:
     proficiency: ProficiencyRule = field(default_factory=ProficiencyRule)
     content_dir: Path = CONTENT_DIR
     xapi_home_page: str | None = None
-    outbox_batch_size: int = 500
+    outbox_batch_size: int = 1000
     outbox_lease_seconds: int = 60
     outbox_backoff_seconds: float = 2.0
     outbox_backoff_max_seconds: float = 900.0

@@ -157,7 +157,7 @@ class Courier:
     targets: Callable[[Session], Mapping[str, LrsTarget]]
     client: LrsClient
     backoff: Backoff = field(default_factory=Backoff)
-    batch_size: int = 500
+    batch_size: int = 1000
     lease_seconds: float = 60.0
     owner: str = field(default_factory=default_owner)
     clock: Callable[[], dt.datetime] = utcnow
