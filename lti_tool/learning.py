@@ -1,4 +1,4 @@
-"""The learner's work, end to end: an attempt, its evidence, proficiency and completion, together.
+"""The learner's work, end to end: an attempt, its evidence, proficiency, completion, statements and score.
 
 Views call these functions; each runs inside the request's transaction and leaves the commit to
 the caller, so that an attempt and everything it causes are stored together or not at all.
@@ -28,6 +28,7 @@ from course_units.models import Attempt, UnitCompletion
 from course_units.progress import check_completion, unit_progress
 from course_units.scoring import QuizResult, RubricResult, check_open_answer
 from l2i_db import utcnow
+from lti_tool.grades import queue_score
 from lti_tool.principal import Launch
 from lti_tool.tracking import Statement, Tracker, levels_of, newly_proficient
 from xapi import events
@@ -112,6 +113,7 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
     result = submit_quiz(session, attempt, activity, answers)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
     completion = check_completion(session, unit, attempt.learner_id)
+    queue_score(session, attempt, activity)
     if tracker is not None:
         reached = _reached(session, tracker, attempt, before)
         now, duration = attempt.graded_at or attempt.created_at, _duration(attempt)
@@ -142,6 +144,7 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
         raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
     completion = check_completion(session, unit, attempt.learner_id)
+    queue_score(session, attempt, activity)
     tracker = _active(tracker)
     if tracker is not None:
         now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
@@ -170,6 +173,7 @@ def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attem
     result = grade_open(session, attempt, activity, ratings, feedback, grader_id)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
     completion = check_completion(session, unit, attempt.learner_id)
+    queue_score(session, attempt, activity)
     if tracker is not None:
         reached = _reached(session, tracker, attempt, before)
         now = attempt.graded_at or attempt.created_at

@@ -34,6 +34,9 @@ MESSAGE_DEEP_LINKING: Final = "LtiDeepLinkingRequest"
 MESSAGE_DEEP_LINKING_RESPONSE: Final = "LtiDeepLinkingResponse"
 SUPPORTED_MESSAGE_TYPES: Final = frozenset({MESSAGE_RESOURCE_LINK, MESSAGE_DEEP_LINKING})
 
+# Deep Linking 2.0: the content item type the tool places.
+CONTENT_ITEM_RESOURCE_LINK: Final = "ltiResourceLink"
+
 CONTEXT_TYPE_COURSE_SECTION: Final = "http://purl.imsglobal.org/vocab/lis/v2/course#CourseSection"
 
 # LIS v2 roles. Context (membership) roles, with their short forms as LTI allows.
@@ -69,3 +72,15 @@ SCOPE_AGS_LINEITEM_READONLY: Final = "https://purl.imsglobal.org/spec/lti-ags/sc
 SCOPE_AGS_RESULT_READONLY: Final = "https://purl.imsglobal.org/spec/lti-ags/scope/result.readonly"
 SCOPE_AGS_SCORE: Final = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 SCOPE_NRPS: Final = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly"
+
+# OAuth2 for LTI Advantage services, and AGS media types.
+CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+MEDIA_LINEITEM: Final = "application/vnd.ims.lis.v2.lineitem+json"
+MEDIA_LINEITEM_CONTAINER: Final = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+MEDIA_SCORE: Final = "application/vnd.ims.lis.v1.score+json"
+# AGS activityProgress / gradingProgress values the tool sends.
+ACTIVITY_SUBMITTED: Final = "Submitted"
+ACTIVITY_COMPLETED: Final = "Completed"
+GRADING_PENDING_MANUAL: Final = "PendingManual"
+GRADING_FULLY_GRADED: Final = "FullyGraded"
+LINE_ITEM_TAG: Final = "l2i"

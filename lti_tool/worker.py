@@ -8,22 +8,39 @@ import threading
 from types import FrameType
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from l2i_db import create_session_factory
+from lti_tool.grades import score_senders
+from lti_tool.services import GradeService, ServiceTokens
 from lti_tool.settings import Settings
 from lti_tool.tracking import lrs_targets
-from xapi.delivery import Courier, DeliveryReport, LrsClient
+from xapi.delivery import Courier, DeliveryReport, LrsClient, LrsSender, Sender
 from xapi.outbox import Backoff
 
 log = logging.getLogger(__name__)
 
 
 def make_courier(settings: Settings, engine: Engine) -> Courier:
-    """Build a courier for the configured LRSs, with the settings' batch size, lease and backoff."""
+    """Build a courier for the configured LRSs and the platforms' grade services.
+
+    One kept-alive HTTP client serves every destination; the settings give the batch size,
+    lease and backoff.
+    """
+    lrs_client = LrsClient(settings.http_timeout)
+    grades = GradeService(lrs_client.http, ServiceTokens(lrs_client.http, settings.http_timeout),
+                          settings.http_timeout)
+
+    def senders(session: Session) -> dict[str, Sender]:
+        found: dict[str, Sender] = {
+            name: LrsSender(target, lrs_client) for name, target in lrs_targets(session, settings).items()}
+        found.update(score_senders(session, grades))
+        return found
+
     return Courier(
         sessions=create_session_factory(engine),
-        targets=lambda session: lrs_targets(session, settings),
-        client=LrsClient(settings.http_timeout),
+        senders=senders,
+        close=lrs_client.close,
         backoff=Backoff(settings.outbox_backoff_seconds, settings.outbox_backoff_max_seconds),
         batch_size=settings.outbox_batch_size,
         lease_seconds=settings.outbox_lease_seconds,
@@ -36,7 +53,7 @@ def deliver_once(settings: Settings, engine: Engine) -> DeliveryReport:
     try:
         return courier.deliver_due()
     finally:
-        courier.client.close()
+        courier.close()
 
 
 def run_worker(settings: Settings, engine: Engine, *, idle_seconds: float = 1.0) -> None:
@@ -54,4 +71,4 @@ def run_worker(settings: Settings, engine: Engine, *, idle_seconds: float = 1.0)
     try:
         courier.run(stop, idle_seconds=idle_seconds)
     finally:
-        courier.client.close()
+        courier.close()

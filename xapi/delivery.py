@@ -1,6 +1,6 @@
 """Deliver the outbox to learning record stores: batches over one kept-alive client, retries, dead letters.
 
-At least once: a message is marked delivered only after the LRS accepted it, and a resend is
+At least once: a message is marked delivered only after its destination accepted it, and a resend is
 harmless because the LRS keeps one statement per id. A batch the LRS refuses (400, 409, 413,
 422) is split in halves until the statement at fault stands alone; that one is dead-lettered
 with the LRS's reason and the others go through.
@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -33,6 +34,7 @@ MAX_REASON_CHARS = 500
 # Statuses that say the destination is misconfigured or busy, not that the statement is wrong.
 RETRY_STATUSES = frozenset({401, 403, 404, 405, 408, 425, 429})
 SessionFactory = Callable[[], AbstractContextManager[Session]]
+LRS_HEADERS = {x.VERSION_HEADER: x.XAPI_VERSION, "Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,13 @@ class LrsClient:
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
-        self.http.headers.update({x.VERSION_HEADER: x.XAPI_VERSION,
-                                  "Content-Type": "application/json"})
 
     def send(self, target: LrsTarget, statements: Sequence[str]) -> SendResult:
         """POST statements (each already JSON text) to the LRS as one batch; say what its answer means."""
         auth = (target.username, target.password or "") if target.username else None
         body = ("[" + ",".join(statements) + "]").encode()
         try:
-            response = self.http.post(target.statements_url, data=body, auth=auth,
+            response = self.http.post(target.statements_url, data=body, auth=auth, headers=LRS_HEADERS,
                                       timeout=self.timeout)
         except requests.Timeout:
             return SendResult(Verdict.RETRY, f"no answer within {self.timeout:g} s")
@@ -122,6 +122,42 @@ def _root_cause(exc: BaseException) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return str(exc)[:MAX_REASON_CHARS]
+
+
+class Sender(Protocol):
+    """Delivers one destination's messages: an LRS, or (in the app) a platform's grade service."""
+
+    @property
+    def name(self) -> str:
+        """The destination's name in the outbox."""
+        ...
+
+    @property
+    def batch_size(self) -> int | None:
+        """The most messages one ``send`` takes (None: the courier's batch size)."""
+        ...
+
+    def send(self, bodies: Sequence[str]) -> SendResult:
+        """Send messages (each stored JSON text) as one batch and say what the answer means."""
+        ...
+
+
+@dataclass(frozen=True)
+class LrsSender:
+    """Sends statements to one LRS over the worker's shared client."""
+
+    target: LrsTarget
+    client: LrsClient
+    batch_size: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The destination's name in the outbox."""
+        return self.target.name
+
+    def send(self, bodies: Sequence[str]) -> SendResult:
+        """POST the statements to the LRS as one batch."""
+        return self.client.send(self.target, bodies)
 
 
 @dataclass
@@ -149,13 +185,13 @@ def default_owner() -> str:
 class Courier:
     """Takes due messages from the outbox and delivers them, destination by destination.
 
-    ``targets`` maps destination names to LRSs (read afresh each pass, so a platform's new LRS
-    is picked up without a restart). Several couriers may share one outbox.
+    ``senders`` maps destination names to senders (read afresh each pass, so a platform's new
+    LRS is picked up without a restart). Several couriers may share one outbox.
     """
 
     sessions: SessionFactory
-    targets: Callable[[Session], Mapping[str, LrsTarget]]
-    client: LrsClient
+    senders: Callable[[Session], Mapping[str, Sender]]
+    close: Callable[[], None] = lambda: None
     backoff: Backoff = field(default_factory=Backoff)
     batch_size: int = 1000
     lease_seconds: float = 60.0
@@ -166,20 +202,20 @@ class Courier:
         """Deliver everything due now; a destination that fails is left for its backoff."""
         report = DeliveryReport()
         with self.sessions() as session:
-            targets = dict(self.targets(session))
+            senders = dict(self.senders(session))
             for destination in due_destinations(session, now=self.clock()):
+                sender = senders.get(destination)
+                limit = (sender.batch_size if sender else None) or self.batch_size
                 while not (stop and stop.is_set()):
-                    claimed = claim_due(session, destination, limit=self.batch_size,
-                                        owner=self.owner, lease_seconds=self.lease_seconds,
-                                        now=self.clock())
+                    claimed = claim_due(session, destination, limit=limit, owner=self.owner,
+                                        lease_seconds=self.lease_seconds, now=self.clock())
                     if not claimed:
                         break
-                    target = targets.get(destination)
-                    if target is None:
-                        self._fail(session, claimed, f"no LRS is configured for {destination}", report,
-                                   destination)
+                    if sender is None:
+                        self._fail(session, claimed, f"nowhere to deliver {destination}: it is not "
+                                   "configured (any more)", report, destination)
                         break
-                    if not self._deliver(session, target, claimed, report):
+                    if not self._deliver(session, sender, claimed, report):
                         break
         return report
 
@@ -194,11 +230,11 @@ class Courier:
             if report.settled == 0 or report.failed_destinations:
                 stop.wait(idle_seconds)
 
-    def _deliver(self, session: Session, target: LrsTarget, claimed: Sequence[Claimed],
+    def _deliver(self, session: Session, target: Sender, claimed: Sequence[Claimed],
                  report: DeliveryReport) -> bool:
         """Send one leased batch; return False when the destination should rest."""
         report.batches += 1
-        result = self.client.send(target, [c.body for c in claimed])
+        result = target.send([c.body for c in claimed])
         if result.verdict is Verdict.ACCEPTED:
             mark_delivered(session, [c.id for c in claimed], now=self.clock())
             report.delivered += len(claimed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,26 +83,28 @@ def _truncate(text: str) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
 
 
-def enqueue(session: Session, envelopes: Iterable[Envelope], *, now: dt.datetime | None = None) -> int:
-    """Validate each statement and insert one outbox row per envelope; return how many were queued.
+def enqueue(session: Session, envelopes: Iterable[Envelope], *, now: dt.datetime | None = None,
+            check: Callable[[Mapping[str, Any]], list[str]] = statement_problems) -> int:
+    """Validate each message and insert one outbox row per envelope; return how many were queued.
 
-    A statement that breaks xAPI 1.0.3 is kept as a dead message with the rules it breaks, so
-    nothing is lost silently and the learner's work is never refused because of it.
+    ``check`` lists a message's problems: by default the xAPI 1.0.3 rules. A message that breaks
+    them is kept as a dead message with its problems, so nothing is lost silently and the
+    learner's work is never refused because of it. Each message's ``id`` is its message id.
     """
     when = now or utcnow()
     rows: list[dict[str, Any]] = []
     for envelope in envelopes:
         statement = dict(envelope.statement)
-        problems = statement_problems(statement)
+        problems = check(statement)
         if problems:
-            log.error("statement %s for %s is not valid xAPI: %s", statement.get("id"),
+            log.error("message %s for %s is not valid: %s", statement.get("id"),
                       envelope.destination, "; ".join(problems))
         rows.append({
             "destination": envelope.destination, "message_id": str(statement.get("id")),
             "learner_id": envelope.learner_id, "payload": statement,
             "status": DEAD if problems else PENDING, "tries": 0, "due_at": when,
             "created_at": when,
-            "last_error": _truncate("invalid statement: " + "; ".join(problems)) if problems else None,
+            "last_error": _truncate("invalid message: " + "; ".join(problems)) if problems else None,
         })
     if rows:
         session.execute(insert(OutboxMessage), rows)

@@ -46,6 +46,12 @@ from xapi.validation import statement_problems
 QUIZ = "u1-quiz"
 
 
+@pytest.fixture(autouse=True)
+def _statements_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests count statements; scores for the LMS have their own tests (tests/e2e/test_grades.py)."""
+    monkeypatch.setattr("lti_tool.learning.queue_score", lambda *_args: False)
+
+
 @pytest.fixture
 def tool_settings(database_url: str, tmp_path: Path, lrs_proxy: LrsProxy, ralph: RalphLRS) -> Settings:
     """The tool under test sends to Ralph through the proxy, with short backoffs and timeouts."""
