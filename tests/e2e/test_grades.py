@@ -34,6 +34,7 @@ from tests.e2e.support import (
 from tests.fixtures.servers import free_port
 from tests.lti_tool.test_learning_flow import csrf_of, reflection_text, right_answers
 from xapi.models import OutboxMessage
+from xapi.outbox import retry_dead
 
 UNIT_ID, UNIT_TITLE = UNITS[0]
 
@@ -130,3 +131,45 @@ def test_quiz_and_reflection_scores_reach_the_gradebook(tmp_path: Path) -> None:
             .group_by(OutboxMessage.status)).all())
     engine.dispose()
     assert statuses == {"delivered": 3}
+
+
+@pytest.mark.slow
+def test_an_lms_that_is_down_or_refuses_loses_no_score(tmp_path: Path) -> None:
+    port, lms_port = free_port(), free_port()
+    settings = demo_settings(f"sqlite:///{tmp_path / 'demo.sqlite3'}", tmp_path, port)
+    with running_demo(settings, port, lms_port) as demo:
+        unit = app_state(demo.tool.app).catalog.unit(UNIT_ID)  # type: ignore[attr-defined]
+        assert unit is not None
+        quiz = next(a for a in unit.activities if a.kind == "quiz")
+        institution = demo.emulator.institutions[0]
+        learners = [u for u in institution.users if any(r.endswith("#Learner") for r in u.roles)][:2]
+        for learner in learners:
+            with requests.Session() as browser:
+                outcome = launch_from_emulator(browser, demo, learner, link_title=UNIT_TITLE)
+                attempt_url = start_attempt(browser, demo, outcome.landing_url, quiz.id)
+                submit(browser, attempt_url, right_answers(quiz))
+        engine = create_db_engine(settings.database_url)
+        factory = create_session_factory(engine)
+        with factory() as session:   # the LMS will not know the second learner any more
+            message = session.scalars(select(OutboxMessage).where(
+                OutboxMessage.destination == ags_destination(1)).order_by(OutboxMessage.id.desc())).first()
+            assert message is not None
+            message.payload = {**message.payload, "score": {**message.payload["score"], "userId": "999"}}
+            session.commit()
+
+        deliver(settings)                             # the LMS refuses the tampered score
+        with factory() as session:
+            rows = session.scalars(select(OutboxMessage).where(
+                OutboxMessage.destination == ags_destination(1)).order_by(OutboxMessage.id)).all()
+            assert [r.status for r in rows] == ["delivered", "dead"]
+            assert "HTTP 400" in (rows[1].last_error or "") and "999" in (rows[1].last_error or "")
+            assert retry_dead(session) == 1
+            session.commit()
+        demo.lms.stop()                               # the LMS is down: the score waits, kept
+        deliver(settings)
+        with factory() as session:
+            waiting = session.scalars(select(OutboxMessage).where(OutboxMessage.status == "pending",
+                                      OutboxMessage.destination == ags_destination(1))).one()
+            assert waiting.tries == 1 and "cannot connect" in (waiting.last_error or ""), waiting.last_error
+        engine.dispose()
+    assert learners[0].sub in item_for(course_of(demo), quiz.id).results
