@@ -12,6 +12,7 @@ from flask_babel import format_decimal
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
+from lti_tool.grades import ags_destination
 from lti_tool.principal import Capability, Launch
 from lti_tool.tracking import PROGRAMME_DESTINATION, lrs_targets, platform_destination
 from lti_tool.web.auth import launch_required, launched, tool_url
@@ -27,10 +28,11 @@ RECENT_ERRORS = 20
 def visible_destinations(launch: Launch) -> tuple[str, ...]:
     """Return the outbox destinations an administrator may see and repair, in the page's order.
 
-    The programme's LRS, and the LRS of the platform they launched from: never another
-    platform's, whose endpoint, errors and statements belong to another institution.
+    The programme's LRS, and the LRS and grade service of the platform they launched from: never
+    another platform's, whose endpoint, errors and statements belong to another institution.
     """
-    return (PROGRAMME_DESTINATION, platform_destination(launch.platform.id))
+    return (PROGRAMME_DESTINATION, platform_destination(launch.platform.id),
+            ags_destination(launch.platform.id))
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def destination_label(destination: str, launch: Launch) -> str:
     """Name a destination in words: the programme's LRS, or the launch platform's own."""
     if destination == PROGRAMME_DESTINATION:
         return gettext("Programme LRS")
+    if destination == ags_destination(launch.platform.id):
+        return gettext("Grades to %(platform)s", platform=launch.platform.name)
     return gettext("%(platform)s's LRS", platform=launch.platform.name)
 
 
@@ -93,17 +97,20 @@ def humanise_seconds(seconds: float) -> str:
 
 def outbox_views(session: Session, launch: Launch, now: dt.datetime) -> list[DestinationView]:
     """Return the launch's visible destinations that are configured or have anything queued."""
-    targets = lrs_targets(session, app_state().settings)
+    endpoints = {name: target.endpoint for name, target in lrs_targets(session, app_state().settings).items()}
+    grades = ags_destination(launch.platform.id)
     statuses = {row.destination: row for row in outbox_status(session, now=now)}
+    if grades in statuses:  # scores go to the LMS the admin launched from
+        endpoints[grades] = launch.platform.issuer
     views: list[DestinationView] = []
     for destination in visible_destinations(launch):
-        target, status = targets.get(destination), statuses.get(destination)
-        if target is None and status is None:
+        endpoint, status = endpoints.get(destination), statuses.get(destination)
+        if endpoint is None and status is None:
             continue
         lag = humanise_seconds(status.lag_seconds(now)) if status and status.oldest_pending_at else None
         views.append(DestinationView(
             destination=destination, label=destination_label(destination, launch),
-            endpoint=shown_endpoint(target.endpoint) if target else None, status=status, lag=lag,
+            endpoint=shown_endpoint(endpoint) if endpoint else None, status=status, lag=lag,
         ))
     return views
 
