@@ -146,7 +146,8 @@ def frame() -> str:
     if user is None:
         raise PageError(404, "not_found", "No such user.")
     launch_args = {
-        key: value for key, value in args.items() if key in ("user", "link", "message", "course", "locale")
+        key: value for key, value in args.items()
+        if key in ("user", "link", "message", "course", "locale", "storage_target")
     }
     return render_template(
         "frame.html",
@@ -155,6 +156,7 @@ def frame() -> str:
         link=found[1] if found else None,
         deep_linking=args.get("message") == oidc.DEEP_LINKING_MESSAGE,
         launch_args=launch_args,
+        tool_origin=institution.tool_origin,
     )
 
 
@@ -170,6 +172,7 @@ def launch() -> Response:
         message=args.get("message"),
         document_target=args.get("target"),
         locale=args.get("locale"),
+        storage_target=args.get("storage_target"),
     )
     return cast(Response, redirect(url, code=302))
 

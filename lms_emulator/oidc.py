@@ -36,6 +36,7 @@ class AuthResponse:
     id_token: str
     state: str
     claims: dict[str, Any]
+    storage_target: str | None = None
 
 
 def _bad_request(description: str) -> PageError:
@@ -58,11 +59,14 @@ def initiate_launch(
     message: str | None = None,
     document_target: str | None = None,
     locale: str | None = None,
+    storage_target: str | None = None,
 ) -> str:
     """Return the tool's OIDC login URL that starts a launch of ``link_id`` as ``user_sub``.
 
     With ``message="deeplink"`` the launch is a Deep Linking request into the course of
-    ``link_id`` or ``course_id`` (default: the first course).
+    ``link_id`` or ``course_id`` (default: the first course). With ``storage_target`` (a
+    frame name, usually ``_parent``) the login offers the platform's storage to the tool
+    (``lti_storage_target``, LTI Client Side postMessages).
     """
     user = _find_launch_user(institution, user_sub)
     deep_linking = message == DEEP_LINKING_MESSAGE
@@ -88,6 +92,8 @@ def initiate_launch(
         "client_id": institution.client_id,
         "lti_deployment_id": institution.deployment_id,
     }
+    if storage_target:
+        params["lti_storage_target"] = storage_target
     return f"{institution.tool_login_url}?{urlencode(params)}"
 
 
@@ -188,4 +194,5 @@ def _build_auth_response(
         id_token=institution.sign_id_token(claims),
         state=params["state"],
         claims=claims,
+        storage_target=params.get("lti_storage_target") or None,
     )

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -243,6 +244,12 @@ class Institution:
     def tool_login_url(self) -> str:
         """The tool's OIDC login initiation URL."""
         return f"{self.tool_base_url}/lti/login"
+
+    @property
+    def tool_origin(self) -> str:
+        """The tool's origin (scheme, host and port): the only one the course frame talks to."""
+        parts = urlsplit(self.tool_base_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @property
     def tool_launch_url(self) -> str:

@@ -29,6 +29,19 @@ TOOL_SCOPES = (
     v.SCOPE_AGS_SCORE, v.SCOPE_NRPS,
 )
 TOOL_CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "email")
+TOOL_MESSAGE_TYPES = (v.MESSAGE_RESOURCE_LINK, v.MESSAGE_DEEP_LINKING)
+TOOL_TITLE = "L2I Engine"
+TOOL_LABEL = "Learning 2 Innovate"
+TOOL_DESCRIPTION = (
+    "The five units of the Learning 2 Innovate programme, mapped to the L2I competency framework."
+)
+CANVAS_PLATFORM = "canvas.instructure.com"
+# Canvas placements and the message each one launches with.
+CANVAS_PLACEMENTS = (
+    ("link_selection", v.MESSAGE_DEEP_LINKING),
+    ("assignment_selection", v.MESSAGE_DEEP_LINKING),
+    ("course_navigation", v.MESSAGE_RESOURCE_LINK),
+)
 
 
 class RegistrationError(ValueError):
@@ -112,15 +125,44 @@ def tool_configuration(settings: Settings, config: dict[str, Any]) -> dict[str, 
         TOOL_CONFIGURATION: {
             "domain": urlsplit(settings.base_url).netloc,
             "target_link_uri": launch_url,
-            "description": "The five units of the Learning 2 Innovate programme, mapped to the "
-            "L2I competency framework.",
+            "description": TOOL_DESCRIPTION,
             "claims": list(TOOL_CLAIMS),
             "messages": [
-                {"type": v.MESSAGE_RESOURCE_LINK, "target_link_uri": launch_url},
-                {"type": v.MESSAGE_DEEP_LINKING, "target_link_uri": launch_url,
-                 "label": "Learning 2 Innovate"},
+                {"type": message, "target_link_uri": launch_url}
+                | ({"label": TOOL_LABEL} if message == v.MESSAGE_DEEP_LINKING else {})
+                for message in TOOL_MESSAGE_TYPES
             ],
         },
+    }
+
+
+def canvas_configuration(settings: Settings) -> dict[str, Any]:
+    """Return the tool's JSON configuration in the shape Canvas (and LMSs copying it) accept.
+
+    Its scopes and message types are the ones Dynamic Registration asks for, and
+    ``privacy_level: public`` gives the name and email claims Dynamic Registration lists.
+    """
+    launch_url = settings.url("/lti/launch")
+    placements = [
+        {"placement": placement, "message_type": message, "target_link_uri": launch_url,
+         "text": TOOL_LABEL}
+        for placement, message in CANVAS_PLACEMENTS
+        if message in TOOL_MESSAGE_TYPES
+    ]
+    return {
+        "title": TOOL_TITLE,
+        "description": TOOL_DESCRIPTION,
+        "oidc_initiation_url": settings.url("/lti/login"),
+        "target_link_uri": launch_url,
+        "public_jwk_url": settings.url("/lti/jwks"),
+        "scopes": list(TOOL_SCOPES),
+        "extensions": [{
+            "platform": CANVAS_PLATFORM,
+            "domain": urlsplit(settings.base_url).netloc,
+            "privacy_level": "public",
+            "settings": {"text": TOOL_TITLE, "placements": placements},
+        }],
+        "custom_fields": {},
     }
 
 

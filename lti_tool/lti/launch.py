@@ -15,10 +15,11 @@ token. The subclasses here close those gaps:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from pylti1p3.contrib.flask.cookie import FlaskCookieService
@@ -36,6 +37,9 @@ MAX_TOKEN_AGE = 600
 STATE_LIFETIME = 600
 MAX_CLAIM_ID_LENGTH = 255
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "nonce", "sub")
+# A frame name the tool accepts as ``lti_storage_target`` (``_parent`` matches too).
+STORAGE_TARGET = re.compile(r"[A-Za-z0-9_-]{1,64}")
+STORAGE_STATE_PARAM = "storage"
 
 
 class ToolCookieService(FlaskCookieService):
@@ -59,13 +63,44 @@ class ToolCookieService(FlaskCookieService):
             )
 
 
+def platform_origin(url: str | None) -> str | None:
+    """Return ``scheme://host[:port]`` of a platform URL, or None if it has none."""
+    parts = urlsplit(url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}"
+    return None
+
+
 class ToolOIDCLogin(FlaskOIDCLogin):
-    """Third-party initiated login, binding the nonce to the state it was issued with."""
+    """Third-party initiated login, binding the nonce to the state it was issued with.
+
+    With ``storage_target`` (the request's ``lti_storage_target``) the login also uses the
+    platform's storage (LTI Client Side postMessages): the state parameters record the
+    target frame and the origin of the platform's authorization endpoint, the only origin
+    the browser will talk to, and the authorization request carries ``lti_storage_target``.
+    """
+
+    def __init__(self, *args: Any, storage_target: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._storage_target = storage_target
 
     def _generate_nonce(self) -> str:
         nonce: str = super()._generate_nonce()
         self._state_params = {**self._state_params, "nonce": nonce}
         return nonce
+
+    def _prepare_redirect_url(self, launch_url: str) -> str:
+        url: str = super()._prepare_redirect_url(launch_url)
+        if self._storage_target:
+            url += "&" + urlencode({"lti_storage_target": self._storage_target})
+        return url
+
+    def platform_storage(self, auth_url: str) -> dict[str, str]:
+        """Return what the browser puts in the platform's storage for the login at ``auth_url``."""
+        storage = self._state_params.get(STORAGE_STATE_PARAM)
+        assert isinstance(storage, dict)
+        query = parse_qs(urlsplit(auth_url).query)
+        return {**storage, "state": query["state"][0], "nonce": query["nonce"][0]}
 
     def validate_oidc_login(self) -> Any:
         """Check the login request's parameters, then find its registration."""
@@ -75,7 +110,16 @@ class ToolOIDCLogin(FlaskOIDCLogin):
                 raise LaunchRefused(f"The login request has no {name!r} parameter.")
             if len(value) > 2048:
                 raise LaunchRefused(f"The login request's {name!r} is too long.")
-        return super().validate_oidc_login()
+        registration = super().validate_oidc_login()
+        if self._storage_target:
+            origin = platform_origin(registration.get_auth_login_url())
+            if origin is None:
+                raise LaunchRefused("The platform's registration has no valid authorization URL.")
+            self._state_params = {
+                **self._state_params,
+                STORAGE_STATE_PARAM: {"target": self._storage_target, "origin": origin},
+            }
+        return registration
 
 
 def client_id_from_audience(body: Mapping[str, Any]) -> str:
@@ -166,11 +210,23 @@ def is_own_url(url: str, base_url: str) -> bool:
 class ToolMessageLaunch(FlaskMessageLaunch):
     """A message launch validated strictly. Call :meth:`validate`, then :meth:`claims`."""
 
-    def __init__(self, *args: Any, keysets: KeySetCache, base_url: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, keysets: KeySetCache, base_url: str, state_verified_by_platform: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._keysets = keysets
         self._base_url = base_url
         self._client_id: str | None = None
+        self._state_verified_by_platform = state_verified_by_platform
+
+    def platform_storage(self) -> dict[str, str] | None:
+        """Return the platform storage (target, origin) the launch's login used, or None."""
+        params = self.get_params_from_login() if self._get_request_param("state") else None
+        storage = params.get(STORAGE_STATE_PARAM) if isinstance(params, dict) else None
+        if not isinstance(storage, dict):
+            return None
+        return {"target": str(storage.get("target", "")), "origin": str(storage.get("origin", ""))}
 
     def claims(self) -> dict[str, Any]:
         """Return the validated claims."""
@@ -190,6 +246,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         try:
             super().validate_state()
         except LtiException as exc:
+            if self._state_verified_by_platform and self.platform_storage() is not None:
+                return self  # the caller checked the platform's copy of the state instead
             raise StateMismatch(
                 "This launch does not match a login started in this browser (state mismatch).",
                 hint="Launch again from the LMS. If it keeps failing, the browser may be "

@@ -1,4 +1,4 @@
-"""The pages a person lands on after a launch: the programme's units, and deep linking."""
+"""The page a person lands on after a launch: the programme's units."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from course_units.progress import programme_progress
 from lti_tool.principal import Capability, Launch
-from lti_tool.web.auth import current_launch, launch_required, launched
+from lti_tool.web.auth import current_launch
 from lti_tool.web.state import app_state, db
 
 bp = Blueprint("home", __name__)
@@ -31,11 +31,3 @@ def index() -> Any:
         locale=launch.locale,
     )
 
-
-@bp.get("/deep-linking")
-@launch_required(Capability.PLACE_CONTENT)
-def deep_linking() -> Any:
-    """Where an instructor's deep-linking request lands: the units that can be placed."""
-    launch = launched()
-    return render_template("deep_linking.html", launch=launch, units=app_state().catalog.units,
-                           locale=launch.locale)

@@ -16,11 +16,14 @@ from lti_tool import keys, platforms
 from lti_tool import vocabulary as v
 from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.launch import (
+    MAX_ID_TOKEN_BYTES,
     STATE_LIFETIME,
+    STORAGE_TARGET,
     ToolCookieService,
     ToolMessageLaunch,
     ToolOIDCLogin,
     is_own_url,
+    platform_origin,
 )
 from lti_tool.lti.storage import DatabaseLaunchDataStorage, consume_nonce
 from lti_tool.lti.tool_conf import DatabaseToolConf
@@ -64,49 +67,142 @@ def _check_login_deployment(conf: DatabaseToolConf) -> None:
         )
 
 
+def _storage_target() -> str | None:
+    """Return the request's ``lti_storage_target`` (None if absent); refuse a malformed one."""
+    target = request.values.get("lti_storage_target")
+    if not target:
+        return None
+    if not STORAGE_TARGET.fullmatch(target):
+        raise LaunchRefused(gettext(
+            "lti_storage_target must be \"_parent\" or a frame name of 1 to 64 letters, digits, "
+            "\"_\" or \"-\"."
+        ))
+    return target
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    """Start the OIDC third-party initiated login: answer with a redirect to the platform."""
+    """Start the OIDC third-party initiated login: answer with a redirect to the platform.
+
+    With ``lti_storage_target`` the answer is instead a page that first puts the state and
+    the nonce in the platform's storage (LTI Client Side postMessages), then goes on to the
+    platform; see :func:`launch` for how the launch uses them.
+    """
     settings = app_state().settings
     session = db()
     lti_request = _lti_request()
     conf = DatabaseToolConf(session)
     _check_target_link_uri()
+    storage_target = _storage_target()
     cookies = ToolCookieService(lti_request, secure=settings.is_https)
     oidc = ToolOIDCLogin(
         lti_request, conf, cookie_service=cookies,
-        launch_data_storage=DatabaseLaunchDataStorage(session),
+        launch_data_storage=DatabaseLaunchDataStorage(session), storage_target=storage_target,
     )
     login_params = {k: request.values[k][:2048] for k in LOGIN_PARAMS if request.values.get(k)}
     oidc.pass_params_to_launch({"login": login_params})
     try:
-        response = oidc.redirect(settings.url("/lti/launch"))
+        if storage_target:
+            auth_url = oidc.get_redirect_object(settings.url("/lti/launch")).get_redirect_url()
+        else:
+            response = oidc.redirect(settings.url("/lti/launch"))
         _check_login_deployment(conf)
     except OIDCException as exc:
         raise LaunchRefused(gettext("The login request was refused: %(reason)s.", reason=str(exc))) from exc
+    if storage_target:
+        html = render_template("lti_storage_login.html", auth_url=auth_url,
+                               storage=oidc.platform_storage(auth_url))
+        response = Response(html)
+        cookies.update_response(response)  # the cookie still serves browsers that keep it
     session.commit()
     return response
 
 
-def _blocked_cookie_page(launch: ToolMessageLaunch) -> Response | None:
-    """If the state is ours but its cookie did not come back, offer a new window."""
+def _new_window_url(launch: ToolMessageLaunch) -> str | None:
+    """Return the login URL that starts this launch again in a window of its own, or None."""
     params = launch.get_params_from_login() if request.form.get("state") else None
     login = params.get("login") if isinstance(params, dict) else None
     if not isinstance(login, dict):
         return None
-    new_window = url_for("lti.login", **login, lti1p3_new_window="1")
+    return url_for("lti.login", **login, lti1p3_new_window="1")
+
+
+def _blocked_cookie_page(launch: ToolMessageLaunch) -> Response | None:
+    """If the state is ours but its cookie did not come back, offer a new window."""
+    new_window = _new_window_url(launch)
+    if new_window is None:
+        return None
     html = render_template("cookies_blocked.html", new_window_url=new_window)
     return Response(html, status=401)
 
 
+def _platform_storage_page(launch: ToolMessageLaunch) -> Response | None:
+    """If the login kept its state in the platform's storage, serve the page that reads it back."""
+    storage = launch.platform_storage()
+    id_token = request.form.get("id_token", "")
+    if storage is None or not id_token or len(id_token) > MAX_ID_TOKEN_BYTES:
+        return None
+    html = render_template(
+        "lti_storage_launch.html", storage=storage, state=request.form["state"], id_token=id_token,
+        new_window_url=_new_window_url(launch),
+    )
+    return Response(html)
+
+
+def _check_platform_storage_proof(launch: ToolMessageLaunch, proof: str) -> None:
+    """Accept a launch whose state the browser read back from the platform's storage, or refuse it.
+
+    The proof is only believed when the server itself recorded, at login, that this state
+    was issued for the platform's storage, when the re-submission comes from the tool's own
+    page (its ``Origin``: a page elsewhere cannot forge the form without it showing), and when
+    the value read back equals the state; the nonce bound to the state is then checked and
+    consumed as in every launch.
+    """
+    settings = app_state().settings
+    if request.headers.get("Origin") != platform_origin(settings.base_url):
+        raise LaunchRefused(
+            gettext("This launch claims a check the tool's own page did not make; refusing it."),
+            status=403, hint=gettext("Launch again from the LMS."),
+        )
+    state = request.form.get("state", "")
+    if not state or len(state) > 255:
+        return  # validate_state refuses it with its own message
+    if launch.platform_storage() is None:
+        raise LaunchRefused(
+            gettext("This launch's login did not use the learning platform's storage, so it cannot "
+                    "be checked there."),
+            status=401, hint=gettext("Launch again from the LMS."),
+        )
+    if proof != state:
+        raise LaunchRefused(
+            gettext("The learning platform does not hold this launch's state: the launch was not "
+                    "started in this browser."),
+            status=401,
+            hint=gettext("Launch again from the LMS. If it keeps failing, open the activity in a new "
+                         "window."),
+        )
+
+
 @bp.post("/launch")
 def launch() -> Any:
-    """Validate an id_token, sync its claims and start the tool's session."""
+    """Validate an id_token, sync its claims and start the tool's session.
+
+    The state normally comes back with its cookie. When the browser did not keep the cookie
+    but the login put the state in the platform's storage (``lti_storage_target``), the
+    launch answers with a page that reads the state back from the platform's frame
+    (``lti.get_data``, to and from the platform's registered origin only) and posts the
+    id_token again with the value it read as ``lti_storage_state``. That value alone proves
+    nothing to the server, which stays the authority: see :func:`_check_platform_storage_proof`.
+    What the browser adds is what the cookie gave: evidence that the login was started in
+    this browser, which keeps another person's id_token (login CSRF) out.
+    """
     state = app_state()
     settings = state.settings
     session = db()
     lti_request = _lti_request()
     conf = DatabaseToolConf(session)
+    _storage_target()
+    proof = request.form.get("lti_storage_state")
     message_launch = ToolMessageLaunch(
         lti_request,
         conf,
@@ -115,12 +211,15 @@ def launch() -> Any:
         launch_data_storage=DatabaseLaunchDataStorage(session),
         keysets=state.keysets,
         base_url=settings.base_url,
+        state_verified_by_platform=proof is not None,
     )
     message_launch.set_launch_data_lifetime(STATE_LIFETIME)
+    if proof is not None:
+        _check_platform_storage_proof(message_launch, proof)
     try:
         message_launch.validate()
     except StateMismatch:
-        blocked = _blocked_cookie_page(message_launch)
+        blocked = _platform_storage_page(message_launch) or _blocked_cookie_page(message_launch)
         if blocked is not None:
             return blocked
         raise
@@ -180,7 +279,7 @@ def _selected(synced: SyncedLaunch) -> tuple[Unit | None, Activity | None]:
 def _landing(synced: SyncedLaunch) -> tuple[str, dict[str, Any]]:
     """Where a launch lands: deep linking, the activity or unit the link selects, or the unit list."""
     if synced.message_type == v.MESSAGE_DEEP_LINKING:
-        return "home.deep_linking", {}
+        return "deep_linking.picker", {}
     unit, activity = _selected(synced)
     if unit is not None and activity is not None:
         return "units.activity_overview", {"unit_id": unit.id, "activity_id": activity.id}

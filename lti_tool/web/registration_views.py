@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 
 from lti_tool import keys
-from lti_tool.registration import RegistrationError, register_platform
+from lti_tool.registration import RegistrationError, canvas_configuration, register_platform
 from lti_tool.web.state import app_state, db
 from lti_tool.web.translation import gettext
 
@@ -39,3 +39,12 @@ def register() -> Any:
     keys.ensure_signing_key(session)
     session.commit()
     return render_template("registered.html", registered=registered)
+
+
+@bp.get("/config.json")
+def config_json() -> Response:
+    """Publish the tool's JSON configuration, for LMSs (Canvas) that take one pasted or by URL."""
+    response = jsonify(canvas_configuration(app_state().settings))
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response

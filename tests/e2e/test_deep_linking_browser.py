@@ -1,0 +1,92 @@
+"""Deep Linking in real Chromium: a trainer places a unit from the demo LMS, with axe-core on the picker.
+
+The trainer opens "Place content" in the demo LMS's course page, picks a unit in the tool's
+picker (inside the LMS's iframe), presses "Place in my course", and the tool's signed
+response goes back to the LMS by itself; the LMS's course page then lists the new link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, Page, expect
+
+from course_units.loader import load_catalog
+from course_units.text import localise
+from lti_tool.demo import DemoServers
+from tests.e2e.support import demo_settings, running_demo
+from tests.e2e.test_browser import axe_blocking, open_course_page
+from tests.fixtures.browser import artifact_name
+from tests.fixtures.servers import free_port
+
+pytestmark = pytest.mark.browser
+
+UNIT = "u3-labs"
+
+
+@pytest.fixture(scope="module")
+def demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServers]:
+    """The demo on a temporary SQLite database, for this module's browser tests."""
+    del chromium  # requested first: without a browser the demo is not started at all
+    path = tmp_path_factory.mktemp("deep-linking-demo")
+    port, lms_port = free_port(), free_port()
+    settings = demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port)
+    with running_demo(settings, port, lms_port) as servers:
+        yield servers
+
+
+def picker_frame(page: Page, demo: DemoServers) -> Frame:
+    """Return the emulator's iframe once it shows the tool's picker."""
+    expect(page.locator("iframe")).to_have_count(1)
+    frame = page.locator("iframe").element_handle().content_frame()
+    assert frame is not None, "the emulator's frame page has no content frame"
+    frame.wait_for_url(re.compile(re.escape(demo.tool_url) + r"/deep-linking\?(.*&)?s="))
+    frame.wait_for_load_state()
+    return frame
+
+
+def test_a_trainer_places_a_unit_from_the_demo_lms(
+    page: Page, demo: DemoServers, artifacts_dir: Path, request: pytest.FixtureRequest,
+) -> None:
+    institution = demo.emulator.institutions[0]
+    trainer = next(u for u in institution.users if u.role_label == "Trainer")
+    unit = load_catalog().unit(UNIT)
+    assert unit is not None
+    unit_title = f"Unit {unit.order}: {localise(unit.title, 'en')}"
+
+    open_course_page(page, demo)
+    place_link = page.get_by_role("link", name=f"Place content (Deep Linking) as {trainer.name}", exact=True)
+    href = place_link.get_attribute("href")
+    assert href is not None
+    page.goto(f"{demo.lms_url}{href}&locale=en")  # the link, asking for English as the other tests do
+    frame = picker_frame(page, demo)
+    expect(frame.get_by_role("heading", level=1)).to_have_text(
+        "Place Learning 2 Innovate content in your course")
+    expect(frame.get_by_role("group")).to_have_count(5)
+
+    # axe-core on the picker, opened on its own in a second tab of the same browser.
+    own = page.context.new_page()
+    own.goto(frame.url)
+    expect(own.get_by_role("button", name="Place in my course")).to_be_visible()
+    blocking, report = axe_blocking(own)
+    own.screenshot(path=artifacts_dir / artifact_name(request.node.name, "picker"), full_page=True)
+    own.close()
+    assert not blocking, report
+
+    group = frame.get_by_role("group", name=unit_title)
+    group.get_by_label("The whole unit").check()
+    frame.get_by_role("button", name="Place in my course").click()
+
+    # The signed response posts itself to the LMS, which shows what it placed.
+    expect(frame.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Content placed in "))
+    expect(frame.get_by_role("rowheader", name=unit_title)).to_be_visible()
+    page.screenshot(path=artifacts_dir / artifact_name(request.node.name, "placed"), full_page=True)
+
+    open_course_page(page, demo)
+    rows = page.get_by_role("rowheader").filter(has_text=unit_title)
+    placed = rows.filter(has_text="placed by Deep Linking")
+    expect(placed).to_have_count(1)
+    expect(placed).to_contain_text(f"unit={UNIT}")
