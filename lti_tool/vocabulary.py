@@ -84,3 +84,5 @@ ACTIVITY_COMPLETED: Final = "Completed"
 GRADING_PENDING_MANUAL: Final = "PendingManual"
 GRADING_FULLY_GRADED: Final = "FullyGraded"
 LINE_ITEM_TAG: Final = "l2i"
+# NRPS 2.0 media type of a membership container (a course roster page).
+MEDIA_MEMBERSHIP_CONTAINER: Final = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request
+import requests
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from sqlalchemy import select
 from werkzeug.wrappers.response import Response as BaseResponse
 
@@ -18,6 +20,16 @@ from lti_tool.learning import assess_open
 from lti_tool.learning import rate_competency as record_rating
 from lti_tool.models import Context, Membership, Platform, PlatformUser
 from lti_tool.principal import Capability
+from lti_tool.roster import (
+    RosterClient,
+    is_stale,
+    last_fetch,
+    memberships_url_for,
+    never_launched,
+    refresh_roster,
+)
+from lti_tool.roster_models import RosterFetch, RosterMember
+from lti_tool.services import ServiceError, ServiceTokens
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_rubric_form
 from lti_tool.web.state import app_state, db
@@ -60,12 +72,17 @@ def _person_in_course(learner_id: int) -> PlatformUser:
 @launch_required(Capability.VIEW_COURSE_DASHBOARD)
 def dashboard() -> Any:
     """Show the course's work waiting for assessment, recent assessments and the class list."""
+    return _render_dashboard(_roster_view(_context(), refresh=False))
+
+
+def _render_dashboard(roster: RosterView) -> Any:
     context = _context()
     people = course_people(context.id)
     return render_template(
         "trainer.html", launch=launched(), context=context, people=people,
         waiting=attempts_to_assess(db(), context.id), assessed=assessed_in(db(), context.id),
         catalog=app_state().catalog, locale=launched().locale, done=request.args.get("done"),
+        roster=roster,
     )
 
 
@@ -166,3 +183,56 @@ def rate_competency(learner_id: int) -> Any:
 
 def _redirect_to_learner(learner_id: int) -> BaseResponse:
     return redirect(tool_url("trainer.learner_profile", learner_id=learner_id, done="rated"), code=303)
+
+
+# -- the course roster (LTI Names and Role Provisioning Services) ---------------------------
+
+ROSTER_CLIENT = "l2i.roster_client"
+
+
+@dataclass
+class RosterView:
+    """What the dashboard's roster section shows."""
+
+    available: bool
+    fetch: RosterFetch | None = None
+    missing: list[RosterMember] | None = None
+    problem: str | None = None
+
+
+def _roster_client() -> RosterClient:
+    client: RosterClient | None = current_app.extensions.get(ROSTER_CLIENT)
+    if client is None:
+        http, timeout = requests.Session(), app_state().settings.http_timeout
+        client = RosterClient(http, ServiceTokens(http, timeout), timeout)
+        current_app.extensions[ROSTER_CLIENT] = client
+    return client
+
+
+def _roster_view(context: Context, *, refresh: bool) -> RosterView:
+    """Return the roster section, fetching the roster first when asked or when it is over an hour old."""
+    launch = launched()
+    url = memberships_url_for(db(), context.id, launch.resource_link)
+    if url is None:
+        return RosterView(available=False)
+    fetch = last_fetch(db(), context.id)
+    problem = None
+    if refresh or (fetch is not None and fetch.fetched_at is not None and is_stale(fetch)):
+        try:
+            fetch = refresh_roster(db(), _roster_client(), launch.platform, context, url)
+        except ServiceError as exc:
+            fetch = last_fetch(db(), context.id)
+            problem = gettext("The LMS did not answer the roster request: %(error)s", error=str(exc))
+        db().commit()
+    missing = never_launched(db(), context, launch.platform) if fetch and fetch.fetched_at else None
+    return RosterView(available=True, fetch=fetch, missing=missing, problem=problem)
+
+
+@bp.post("/trainer/roster")
+@launch_required(Capability.VIEW_COURSE_DASHBOARD)
+def refresh_course_roster() -> Any:
+    """Fetch the course roster from the LMS now; show the dashboard with a notice if that fails."""
+    roster = _roster_view(_context(), refresh=True)
+    if roster.problem is not None or not roster.available:
+        return _render_dashboard(roster)
+    return redirect(tool_url("trainer.dashboard", done="roster", _anchor="roster"), code=303)
