@@ -12,19 +12,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import Frame, Page, expect
 
 from course_units.loader import load_catalog
 from course_units.text import localise
 from lti_tool.demo import DemoServers
-from tests.e2e.support import demo_settings, running_demo
+from lti_tool.web.state import app_state
+from tests.e2e.support import demo_settings, launch_from_emulator, running_demo
 from tests.e2e.test_browser import axe_blocking, open_course_page
+from tests.e2e.test_grades import deliver, start_attempt, submit
 from tests.fixtures.browser import artifact_name
 from tests.fixtures.servers import free_port
+from tests.lti_tool.test_learning_flow import right_answers
 
 pytestmark = pytest.mark.browser
 
 UNIT = "u3-labs"
+QUIZ = "u1-quiz"
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +95,35 @@ def test_a_trainer_places_a_unit_from_the_demo_lms(
     placed = rows.filter(has_text="placed by Deep Linking")
     expect(placed).to_have_count(1)
     expect(placed).to_contain_text(f"unit={UNIT}")
+
+
+def test_a_placed_quiz_is_passed_and_its_score_lands_in_the_gradebook(page: Page, demo: DemoServers) -> None:
+    """The whole chain: Deep Linking places the quiz, a learner passes it, the worker posts the score."""
+    institution = demo.emulator.institutions[0]
+    trainer = next(u for u in institution.users if u.role_label == "Trainer")
+    learner = next(u for u in institution.users if u.role_label == "Learner")
+    course = institution.courses[0]
+    quiz = load_catalog().activity(QUIZ)
+    assert quiz is not None
+
+    open_course_page(page, demo)
+    href = page.get_by_role("link", name=f"Place content (Deep Linking) as {trainer.name}",
+                            exact=True).get_attribute("href")
+    page.goto(f"{demo.lms_url}{href}&locale=en")
+    frame = picker_frame(page, demo)
+    frame.locator(f"#choose-{QUIZ}").check()
+    frame.get_by_role("button", name="Place in my course").click()
+    expect(frame.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Content placed in "))
+    placed = course.links[-1]
+    assert placed.custom == {"activity": QUIZ}
+    column = course.line_item_for_link(placed.id)
+    assert column is not None and column.resource_id == QUIZ and column.score_maximum == 100
+
+    with requests.Session() as browser:
+        outcome = launch_from_emulator(browser, demo, learner, link_title=placed.title)
+        assert f"/units/u1-challenges/activities/{QUIZ}" in outcome.landing_url
+        attempt_url = start_attempt(browser, demo, outcome.landing_url, QUIZ)
+        submit(browser, attempt_url, right_answers(quiz))
+    deliver(app_state(demo.tool.app).settings)  # type: ignore[attr-defined]
+    result = column.results[learner.sub]
+    assert (result.score_given, result.grading_progress) == (100.0, "FullyGraded")
