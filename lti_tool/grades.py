@@ -27,7 +27,7 @@ from l2i_db import utcnow
 from lti_tool import vocabulary as v
 from lti_tool.keys import SigningKey, find_signing_key
 from lti_tool.models import Platform, PlatformUser, ResourceLink
-from lti_tool.services import GradeService, PlatformAccess, ServiceError
+from lti_tool.services import GradeService, PlatformAccess, ServiceError, platform_access
 from xapi.delivery import Sender, SendResult, Verdict
 from xapi.outbox import Envelope, enqueue
 
@@ -130,8 +130,6 @@ def score_senders(session: Session, grades: GradeService) -> dict[str, Sender]:
     key = SigningKey(key_row.kid, key_row.private_key_pem) if key_row else None
     senders: dict[str, Sender] = {}
     for platform in session.scalars(select(Platform).where(Platform.disabled_at.is_(None))):
-        access = PlatformAccess(platform.id, platform.client_id, platform.auth_token_url,
-                                platform.auth_audience)
         name = ags_destination(platform.id)
-        senders[name] = ScoreSender(name, access, key, grades)
+        senders[name] = ScoreSender(name, platform_access(platform), key, grades)
     return senders

@@ -29,7 +29,7 @@ from lti_tool import vocabulary as v
 from lti_tool.keys import SigningKey, find_signing_key
 from lti_tool.models import Context, Membership, Platform, PlatformUser, ResourceLink
 from lti_tool.roster_models import RosterFetch, RosterMember
-from lti_tool.services import MAX_ERROR_CHARS, PlatformAccess, ServiceError, ServiceTokens
+from lti_tool.services import MAX_ERROR_CHARS, PlatformAccess, ServiceError, ServiceTokens, platform_access
 from lti_tool.sync import normalise_roles
 
 ROSTER_MAX_AGE = dt.timedelta(hours=1)
@@ -216,11 +216,6 @@ class RosterClient:
 
 
 # -- the stored snapshot ------------------------------------------------------------------
-
-
-def platform_access(platform: Platform) -> PlatformAccess:
-    """Return what the service client needs to know about ``platform``."""
-    return PlatformAccess(platform.id, platform.client_id, platform.auth_token_url, platform.auth_audience)
 
 
 def memberships_url_for(session: Session, context_id: int,

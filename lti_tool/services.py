@@ -19,6 +19,7 @@ import requests
 
 from lti_tool import vocabulary as v
 from lti_tool.keys import SigningKey
+from lti_tool.models import Platform
 
 ASSERTION_LIFETIME = dt.timedelta(minutes=5)
 EXPIRY_MARGIN_SECONDS = 30
@@ -44,6 +45,11 @@ class PlatformAccess:
     client_id: str
     token_url: str
     audience: str | None = None
+
+
+def platform_access(platform: Platform) -> PlatformAccess:
+    """Return what the service client needs to know about ``platform``."""
+    return PlatformAccess(platform.id, platform.client_id, platform.auth_token_url, platform.auth_audience)
 
 
 def _check(response: requests.Response, what: str) -> requests.Response:

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
+from html import unescape
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 import requests
+from babel.support import Translations
 from sqlalchemy import select
 
+import lti_tool
 from l2i_db import create_db_engine, create_session_factory
 from lms_emulator.platform import Institution
 from lms_emulator.seed_data import UNITS
@@ -82,6 +86,12 @@ def expected_learners(institution: Institution, launched: set[str]) -> list[str]
     return [u.name for u in sorted(learners, key=lambda u: (u.family_name.casefold(), u.name.casefold()))]
 
 
+def translator(locale: str) -> Callable[[str], str]:
+    """Return gettext for ``locale`` from the tool's compiled catalogues."""
+    catalogues = Path(lti_tool.__file__).parent / "translations"
+    return Translations.load(str(catalogues), [locale]).gettext
+
+
 @pytest.mark.slow
 def test_trainer_sees_the_learners_who_never_opened_the_tool(tmp_path: Path) -> None:
     port, lms_port = free_port(), free_port()
@@ -96,7 +106,8 @@ def test_trainer_sees_the_learners_who_never_opened_the_tool(tmp_path: Path) -> 
             url = dashboard_url(demo, outcome.landing_url)
             page = browser.get(url, timeout=HTTP_TIMEOUT)
             assert page.status_code == 200
-            assert "The course roster has not been fetched from the LMS yet." in page.text
+            said = translator(trainer.locale)  # the trainer's own language, as the LMS says it
+            assert said("The course roster has not been fetched from the LMS yet.") in unescape(page.text)
             assert never_opened(page.text) == []
 
             action = urljoin(url, re.search(r'<form method="post" action="([^"]*trainer/roster[^"]*)"',
@@ -105,7 +116,7 @@ def test_trainer_sees_the_learners_who_never_opened_the_tool(tmp_path: Path) -> 
                                      timeout=HTTP_TIMEOUT)
             assert refreshed.status_code == 303, refreshed.text
             page = browser.get(urljoin(action, refreshed.headers["Location"]), timeout=HTTP_TIMEOUT)
-            assert "The course roster was refreshed from the LMS." in page.text
+            assert said("The course roster was refreshed from the LMS.") in unescape(page.text)
             nobody_launched = expected_learners(institution, set())
             assert len(nobody_launched) == 5
             assert never_opened(page.text) == nobody_launched
