@@ -243,10 +243,19 @@ def is_stale(fetch: RosterFetch | None, now: dt.datetime | None = None) -> bool:
     return (now or utcnow()) - fetch.attempted_at >= ROSTER_MAX_AGE
 
 
+def _lock_course(session: Session, context_id: int) -> None:
+    """Hold the course's row until commit, so two refreshes of one roster take turns.
+
+    (PostgreSQL: a row lock; SQLite serialises writers anyway.)
+    """
+    session.execute(select(Context.id).where(Context.id == context_id).with_for_update())
+
+
 def store_roster(session: Session, context_id: int, roster: Roster,
                  now: dt.datetime | None = None) -> RosterFetch:
     """Replace the context's stored roster with ``roster`` and record the fetch (not committed)."""
     now = now or utcnow()
+    _lock_course(session, context_id)
     session.execute(delete(RosterMember).where(RosterMember.context_id == context_id))
     session.add_all(
         RosterMember(context_id=context_id, sub=m.user_id, name=m.name, given_name=m.given_name,
@@ -264,6 +273,7 @@ def store_roster(session: Session, context_id: int, roster: Roster,
 def record_failure(session: Session, context_id: int, error: str,
                    now: dt.datetime | None = None) -> RosterFetch:
     """Record a failed fetch; the roster stored before, if any, stays (not committed)."""
+    _lock_course(session, context_id)
     fetch = last_fetch(session, context_id) or RosterFetch(context_id=context_id, member_count=0,
                                                            skipped_count=0)
     fetch.attempted_at = now or utcnow()

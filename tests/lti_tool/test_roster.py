@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -363,6 +364,38 @@ def test_stored_roster_and_who_never_launched(db_session: Session) -> None:
     assert failed.last_error == "roster: HTTP 500" and failed.fetched_at is not None
     assert db_session.scalars(select(RosterMember.sub)).all() == ["10"], "a failure keeps the last roster"
     assert db_session.get(RosterFetch, context.id) is failed
+
+
+def test_two_refreshes_of_one_roster_at_once_take_turns(app: Flask) -> None:
+    factory = app_state(app).session_factory
+    with factory() as session:
+        _, context = _course(session)
+        session.commit()
+        context_id = context.id
+    start, errors = threading.Barrier(2), []
+
+    def refresh(subs: list[str]) -> None:
+        try:
+            with factory() as session:
+                start.wait(timeout=10)
+                store_roster(session, context_id, Roster(members=[
+                    Member(sub, roles=(v.ROLE_LEARNER,)) for sub in subs]))
+                time.sleep(0.2)  # hold the transaction open while the other one tries
+                session.commit()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=refresh, args=(subs,)) for subs in (["1", "2"], ["2", "3", "4"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with factory() as session:
+        stored = sorted(session.scalars(select(RosterMember.sub)))
+        fetch = session.get(RosterFetch, context_id)
+    assert stored in (["1", "2"], ["2", "3", "4"]), "one refresh wins whole, never a mix"
+    assert fetch is not None and fetch.member_count == len(stored)
 
 
 # -- the trainer dashboard (tool in-process: the emulator cannot reach its key set) ----------------
