@@ -23,6 +23,14 @@ def new_learner_key() -> str:
     return secrets.token_hex(16)
 
 
+def name_to_show(name: str | None, given_name: str | None, family_name: str | None, sub: str) -> str:
+    """Return the best name an LMS gave a person (full, else given + family), or "User <sub>"."""
+    if name:
+        return name
+    joined = " ".join(part for part in (given_name, family_name) if part)
+    return joined or f"User {sub}"
+
+
 class Platform(Base):
     """One registration of the tool in an LMS: an issuer and the client_id it gave us."""
 
@@ -123,10 +131,7 @@ class PlatformUser(Base):
     @property
     def display_name(self) -> str:
         """Return the best name the platform gave us, or a neutral stand-in."""
-        if self.name:
-            return self.name
-        joined = " ".join(p for p in (self.given_name, self.family_name) if p)
-        return joined or f"User {self.sub}"
+        return name_to_show(self.name, self.given_name, self.family_name, self.sub)
 
 
 class Context(Base):

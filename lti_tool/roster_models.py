@@ -12,7 +12,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from l2i_db import Base, utcnow
-from lti_tool.models import LTI_ID
+from lti_tool.models import LTI_ID, name_to_show
 
 
 class RosterMember(Base):
@@ -34,10 +34,7 @@ class RosterMember(Base):
     @property
     def display_name(self) -> str:
         """Return the best name the platform gave, or a neutral stand-in."""
-        if self.name:
-            return self.name
-        joined = " ".join(p for p in (self.given_name, self.family_name) if p)
-        return joined or f"User {self.sub}"
+        return name_to_show(self.name, self.given_name, self.family_name, self.sub)
 
 
 class RosterFetch(Base):

@@ -8,6 +8,7 @@ the emulator's authorization endpoint and its self-submitting form, the tool's l
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -23,6 +25,7 @@ from lms_emulator.platform import Institution, User
 from lti_tool.demo import DemoServers, build_demo
 from lti_tool.settings import Settings
 from lti_tool.web.state import app_state
+from tests.fixtures.servers import free_port
 
 HTTP_TIMEOUT = 10
 PROGRAMME_LINK_TITLE = "L2I programme"
@@ -42,15 +45,31 @@ def demo_settings(database_url: str, instance_path: Path, port: int) -> Settings
 
 
 @contextmanager
-def running_demo(settings: Settings, port: int, lms_port: int) -> Iterator[DemoServers]:
+def running_demo(settings: Settings, port: int, lms_port: int,
+                 institutions: int = 1) -> Iterator[DemoServers]:
     """Build and start the demo (tool + emulator); stop it and release its database on exit."""
-    servers = build_demo(settings, host="127.0.0.1", port=port, lms_port=lms_port)
+    servers = build_demo(settings, host="127.0.0.1", port=port, lms_port=lms_port, institutions=institutions)
     servers.start()
     try:
         yield servers
     finally:
         servers.stop()
         app_state(servers.tool.app).engine.dispose()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def demo_in(path: Path, *, institutions: int = 1, tool_host: str = "127.0.0.1",
+            **changes: Any) -> Iterator[DemoServers]:
+    """Run the demo on free ports with a fresh SQLite database in ``path``.
+
+    ``tool_host`` is the host in the tool's base URL (``localhost`` puts it on another site than
+    the emulator); ``changes`` amend the tool's settings.
+    """
+    port, lms_port = free_port(), free_port()
+    settings = dataclasses.replace(demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port),
+                                   base_url=f"http://{tool_host}:{port}", **changes)
+    with running_demo(settings, port, lms_port, institutions=institutions) as servers:
+        yield servers
 
 
 @dataclass

@@ -6,7 +6,6 @@ outbox page, reads it and queues the refused statements again. Texts are checked
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -23,10 +22,9 @@ from lti_tool.demo import DemoServers
 from lti_tool.models import Platform
 from lti_tool.tracking import PROGRAMME_DESTINATION, platform_destination
 from lti_tool.web.state import app_state
-from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_settings, running_demo
+from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_in
 from tests.e2e.test_browser import axe_blocking
 from tests.fixtures.browser import artifact_name
-from tests.fixtures.servers import free_port
 from xapi.models import OutboxMessage
 from xapi.outbox import Envelope, enqueue
 from xapi.statements import ActorRef, build_voiding
@@ -41,11 +39,7 @@ HOSTILE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=1">'
 def demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServers]:
     """The demo with a programme LRS (nothing listens there) on a temporary SQLite database."""
     del chromium  # requested first: without a browser the demo is not started at all
-    path = tmp_path_factory.mktemp("admin-demo")
-    port, lms_port = free_port(), free_port()
-    settings = dataclasses.replace(
-        demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port), lrs_endpoint=PROGRAMME_LRS)
-    with running_demo(settings, port, lms_port) as servers:
+    with demo_in(tmp_path_factory.mktemp("admin-demo"), lrs_endpoint=PROGRAMME_LRS) as servers:
         yield servers
 
 

@@ -15,9 +15,13 @@ from course_units.loader import load_catalog
 from course_units.text import localise
 from lms_emulator.platform import User
 from lti_tool.demo import DemoServers
-from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_settings, first_learner, first_trainer, running_demo
+from tests.e2e.support import (
+    PROGRAMME_LINK_TITLE,
+    demo_in,
+    first_learner,
+    first_trainer,
+)
 from tests.fixtures.browser import artifact_name
-from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -29,10 +33,7 @@ MAX_TABS = 15
 def demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServers]:
     """The demo on a temporary SQLite database, for this module's browser tests."""
     del chromium  # requested first: without a browser the demo is not started at all
-    path = tmp_path_factory.mktemp("browser-demo")
-    port, lms_port = free_port(), free_port()
-    settings = demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port)
-    with running_demo(settings, port, lms_port) as servers:
+    with demo_in(tmp_path_factory.mktemp("browser-demo")) as servers:
         yield servers
 
 

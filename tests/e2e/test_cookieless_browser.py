@@ -10,19 +10,15 @@ launch inside the LMS's frame. Without ``lti_storage_target`` that launch ends o
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from lms_emulator.platform import Institution, User
-from lti_tool.demo import DemoServers, build_demo
-from lti_tool.settings import Settings
-from lti_tool.web.state import app_state
-from tests.fixtures.servers import free_port
+from lti_tool.demo import DemoServers
+from tests.e2e.support import demo_in
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +29,8 @@ UNIT = "u1-challenges"
 def cross_site_demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServers]:
     """The demo with the tool on ``localhost`` and the LMS on ``127.0.0.1`` (two different sites)."""
     del chromium
-    path: Path = tmp_path_factory.mktemp("cookieless-demo")
-    port, lms_port = free_port(), free_port()
-    settings = Settings(
-        base_url=f"http://localhost:{port}", secret_key=secrets.token_urlsafe(48),
-        database_url=f"sqlite:///{path / 'demo.sqlite3'}", instance_path=path, http_timeout=5.0,
-    )
-    servers = build_demo(settings, host="127.0.0.1", port=port, lms_port=lms_port)
-    servers.start()
-    try:
+    with demo_in(tmp_path_factory.mktemp("cookieless-demo"), tool_host="localhost") as servers:
         yield servers
-    finally:
-        servers.stop()
-        app_state(servers.tool.app).engine.dispose()  # type: ignore[attr-defined]
 
 
 def learner(institution: Institution) -> User:

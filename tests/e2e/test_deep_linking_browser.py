@@ -19,11 +19,10 @@ from course_units.loader import load_catalog
 from course_units.text import localise
 from lti_tool.demo import DemoServers
 from lti_tool.web.state import app_state
-from tests.e2e.support import demo_settings, launch_from_emulator, running_demo
+from tests.e2e.support import demo_in, launch_from_emulator
 from tests.e2e.test_browser import axe_blocking, open_course_page
 from tests.e2e.test_grades import deliver, start_attempt, submit
 from tests.fixtures.browser import artifact_name
-from tests.fixtures.servers import free_port
 from tests.lti_tool.test_learning_flow import right_answers
 
 pytestmark = pytest.mark.browser
@@ -36,10 +35,7 @@ QUIZ = "u1-quiz"
 def demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServers]:
     """The demo on a temporary SQLite database, for this module's browser tests."""
     del chromium  # requested first: without a browser the demo is not started at all
-    path = tmp_path_factory.mktemp("deep-linking-demo")
-    port, lms_port = free_port(), free_port()
-    settings = demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port)
-    with running_demo(settings, port, lms_port) as servers:
+    with demo_in(tmp_path_factory.mktemp("deep-linking-demo")) as servers:
         yield servers
 
 

@@ -18,12 +18,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Dialog, Frame, Page, Re
 
 from course_units.content import Activity, Catalog, Unit
 from lms_emulator.platform import Institution, ResourceLink, User
-from lti_tool.demo import DemoServers, build_demo
+from lti_tool.demo import DemoServers
 from lti_tool.web.state import app_state
-from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_settings
+from tests.e2e.support import PROGRAMME_LINK_TITLE, demo_in
 from tests.e2e.test_browser import axe_blocking
 from tests.fixtures.browser import TIMEOUT_MS, artifact_name
-from tests.fixtures.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -52,16 +51,8 @@ def demo(chromium: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     so that it sees a trainer dashboard with nothing waiting whatever ran before it.
     """
     del chromium  # requested first: without a browser the demo is not started at all
-    path = tmp_path_factory.mktemp("journey-demo")
-    port, lms_port = free_port(), free_port()
-    settings = demo_settings(f"sqlite:///{path / 'demo.sqlite3'}", path, port)
-    servers = build_demo(settings, host="127.0.0.1", port=port, lms_port=lms_port, institutions=2)
-    servers.start()
-    try:
+    with demo_in(tmp_path_factory.mktemp("journey-demo"), institutions=2) as servers:
         yield servers
-    finally:
-        servers.stop()
-        app_state(servers.tool.app).engine.dispose()  # type: ignore[attr-defined]
 
 
 @pytest.fixture
