@@ -8,6 +8,7 @@ An attempt is cmi5's "session" of an activity: ``initialized`` when it starts, `
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -216,15 +217,11 @@ def initialized_attempt(scene: Scene, unit: Unit, activity: Activity, now: dt.da
 
 def _activity_setting(scene: Scene, unit: Unit, activity: Activity, *, parent: ActivityRef | None = None,
                       competencies: Iterable[str] | None = None) -> Setting:
-    iris = scene.iris
     setting = _setting(scene, unit=unit, parent=parent or unit_ref(scene.base_url, unit),
                        competencies=_activity_competencies(activity) if competencies is None
                        else competencies)
-    extensions = dict(setting.extensions)
-    extensions[iris.extension("activity_version")] = activity.version
-    return Setting(profile=setting.profile, registration=setting.registration,
-                   parent=setting.parent, grouping=setting.grouping, platform=setting.platform,
-                   language=setting.language, extensions=extensions)
+    version = {scene.iris.extension("activity_version"): activity.version}
+    return dataclasses.replace(setting, extensions={**setting.extensions, **version})
 
 
 def answered_items(scene: Scene, unit: Unit, activity: Activity, items: Sequence[ItemResult],
