@@ -7,7 +7,7 @@ Each function adds rows and updates the one learner's proficiency in the caller'
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -140,3 +140,11 @@ def evidence_of(session: Session, learner_id: int, competency_id: str | None = N
     if context_id is not None:
         query = query.where(Evidence.context_id == context_id)
     return list(session.scalars(query.order_by(Evidence.id.desc())))
+
+
+def evidence_by_competency(evidence: Sequence[Evidence]) -> dict[str, list[Evidence]]:
+    """Group evidence into one timeline per competency, oldest first, competencies in id order."""
+    timelines: dict[str, list[Evidence]] = {}
+    for item in sorted(evidence, key=lambda e: (e.competency_id, e.created_at, e.id)):
+        timelines.setdefault(item.competency_id, []).append(item)
+    return timelines

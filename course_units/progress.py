@@ -16,6 +16,13 @@ from course_units.models import Attempt, PageVisit, UnitCompletion, UnitPosition
 from l2i_db import utcnow
 
 
+def percent_done(done: int, total: int, complete: bool) -> int:
+    """Return progress in percent: 100 once complete, otherwise the share done, capped at 99."""
+    if complete:
+        return 100
+    return min(99, round(100 * done / total)) if total else 0
+
+
 @dataclass(frozen=True)
 class UnitProgress:
     """How far one learner is in one unit."""
@@ -33,11 +40,8 @@ class UnitProgress:
     @property
     def percent(self) -> int:
         """Share of pages visited and activities handed in, 0..100 (100 once complete)."""
-        if self.completed_at is not None:
-            return 100
-        total = self.pages_total + self.activities_total
-        done = len(self.pages_seen) + len(self.activities_done)
-        return min(99, round(100 * done / total)) if total else 0
+        return percent_done(len(self.pages_seen) + len(self.activities_done),
+                            self.pages_total + self.activities_total, self.completed_at is not None)
 
     @property
     def state(self) -> str:

@@ -22,12 +22,14 @@ from lti_tool.sessions import SessionTokens
 from lti_tool.settings import Settings, load_settings
 from lti_tool.web import (
     admin_views,
+    api_views,
     deep_linking_views,
     errors,
     health_views,
     home_views,
     lti_views,
     profile_views,
+    programme_views,
     registration_views,
     trainer_views,
     unit_views,
@@ -39,7 +41,8 @@ from lti_tool.web.state import EXTENSION, AppState, close_db
 
 BLUEPRINTS = (
     lti_views.bp, registration_views.bp, home_views.bp, unit_views.bp, trainer_views.bp,
-    profile_views.bp, health_views.bp, admin_views.bp, deep_linking_views.bp,
+    profile_views.bp, health_views.bp, admin_views.bp, deep_linking_views.bp, programme_views.bp,
+    api_views.bp,
 )
 SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
 

@@ -234,3 +234,8 @@ from lti_tool.cli_framework import framework  # noqa: E402 (a subcommand group f
 main.add_command(framework)
 
 from lti_tool import cli_xapi  # noqa: E402, F401 (registers worker, outbox and platform lrs)
+from lti_tool.cli_api import apikey  # noqa: E402 (a subcommand group from its own module)
+
+main.add_command(apikey)
+
+from lti_tool import cli_access  # noqa: E402, F401 (registers trainer grant, revoke and list)

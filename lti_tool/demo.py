@@ -14,12 +14,15 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from competencies.store import active_framework
+from course_units.loader import load_catalog
 from l2i_db import create_db_engine, create_session_factory
 from lms_emulator.lrs import RalphLRS, RalphNotInstalledError, RalphStartError
 from lms_emulator.platform import EmulatorConfig
 from lms_emulator.server import RunningEmulator, start_emulator
 from lti_tool import keys, platforms
 from lti_tool.app import create_app
+from lti_tool.demo_seed import SeedReport, seed_demo_work
 from lti_tool.migrate import upgrade_database
 from lti_tool.settings import Settings, load_settings
 from lti_tool.worker import make_courier
@@ -32,6 +35,7 @@ class DemoServers:
     tool: BaseWSGIServer
     lms: RunningEmulator
     tool_url: str
+    seeded: SeedReport | None = None
 
     @property
     def lms_url(self) -> str:
@@ -73,11 +77,19 @@ def register_emulator(session: Session, emulator: EmulatorConfig) -> list[str]:
     return names
 
 
+def seed_demo(session: Session, settings: Settings, emulator: EmulatorConfig) -> SeedReport:
+    """Seed the emulated learners' work (once per database) with the configured content and rule."""
+    framework = active_framework(session)
+    catalog = load_catalog(settings.content_dir, known_competencies=framework.competency_ids())
+    return seed_demo_work(session, emulator, catalog, settings.proficiency)
+
+
 def build_demo(
-    settings: Settings, *, host: str, port: int, lms_port: int, institutions: int = 1
+    settings: Settings, *, host: str, port: int, lms_port: int, institutions: int = 1, seed: bool = False
 ) -> DemoServers:
     """Migrate the database, start the LMS emulator, register it, and create the tool's server.
 
+    With ``seed``, the emulated learners' work of the past weeks is written too (once per database).
     Call :meth:`DemoServers.start` to serve the tool.
     """
     upgrade_database(settings.database_url)
@@ -85,11 +97,13 @@ def build_demo(
     engine = create_db_engine(settings.database_url)
     with create_session_factory(engine)() as session:
         register_emulator(session, lms.config)
+        seeded = seed_demo(session, settings, lms.config) if seed else None
         session.commit()
     engine.dispose()
     tool_app: Flask = create_app(settings)
     return DemoServers(
-        tool=make_server(host, port, tool_app, threaded=True), lms=lms, tool_url=settings.base_url
+        tool=make_server(host, port, tool_app, threaded=True), lms=lms, tool_url=settings.base_url,
+        seeded=seeded,
     )
 
 
@@ -126,10 +140,13 @@ def run_demo(*, host: str, port: int, lms_port: int, institutions: int = 1) -> N
         click.echo("L2I_SECRET_KEY is not set: using a random one for this demo run.")
     logging.basicConfig(level=logging.WARNING)
     settings, lrs = attach_demo_lrs(load_settings())
-    servers = build_demo(settings, host=host, port=port, lms_port=lms_port, institutions=institutions)
+    servers = build_demo(settings, host=host, port=port, lms_port=lms_port, institutions=institutions,
+                         seed=True)
     servers.start()
     stop_worker = start_demo_worker(settings)
     click.echo(f"L2I Engine is running at {servers.tool_url} (database {settings.database_url}).")
+    if servers.seeded is not None:
+        click.echo(servers.seeded.describe())
     click.echo(f"Open the demo LMS and launch as any user:  {servers.lms_url}/")
     if lrs is not None:
         click.echo(f"xAPI statements go to a local Ralph LRS at {lrs.endpoint} (user {lrs.username}, "

@@ -9,7 +9,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from l2i_db import Base, utcnow
@@ -105,6 +105,9 @@ class Learner(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), unique=True, default=new_learner_key)
+    # When the learner agreed that trainers at their other institutions may see the evidence they
+    # earned here (None: not agreed). Their proficiency always uses all of their own evidence.
+    shares_evidence_since: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -163,10 +166,25 @@ class Membership(Base):
         ForeignKey("context.id", ondelete="CASCADE"), index=True
     )
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Whether the roles include Learner: the dashboards' cohorts are the members who study.
+    studies: Mapped[bool] = mapped_column(default=False, server_default=false())
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[PlatformUser] = relationship()
     context: Mapped[Context] = relationship()
+
+
+class CourseGroup(Base):
+    """The group a trainer put a learner in, within one context (one group per learner and course)."""
+
+    __tablename__ = "course_group_member"
+    __table_args__ = (UniqueConstraint("context_id", "learner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    context_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class ResourceLink(Base):

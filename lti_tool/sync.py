@@ -134,6 +134,7 @@ def sync_membership(
         membership = Membership(user_id=user.id, context_id=context.id)
         session.add(membership)
     membership.roles = list(roles)
+    membership.studies = v.ROLE_LEARNER in roles
     session.flush()
     return membership
 

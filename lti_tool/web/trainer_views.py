@@ -6,19 +6,36 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from flask import Blueprint, abort, current_app, redirect, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from sqlalchemy import select
+from werkzeug.utils import secure_filename
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from competencies.evidence import EvidenceError, Origin, evidence_of
+from competencies.evidence import EvidenceError, Origin, evidence_by_competency, evidence_of
 from competencies.proficiency import proficiencies_of
 from course_units.attempts import AttemptError, assessed_in, attempts_to_assess
 from course_units.i18n import N_, Message
 from course_units.models import Attempt
 from course_units.scoring import AnswerError
+from lti_tool.access import (
+    has_programme_access,
+    may_drill_down,
+    may_view_context,
+    taught_contexts,
+    visible_evidence,
+)
+from lti_tool.cohorts import (
+    CohortFilter,
+    CourseView,
+    FilterError,
+    build_course_view,
+    read_filter,
+    set_group,
+    write_course_csv,
+)
 from lti_tool.learning import assess_open
 from lti_tool.learning import rate_competency as record_rating
-from lti_tool.models import Context, Membership, Platform, PlatformUser
+from lti_tool.models import Context, CourseGroup, Membership, Platform, PlatformUser
 from lti_tool.principal import Capability
 from lti_tool.roster import (
     RosterClient,
@@ -30,6 +47,7 @@ from lti_tool.roster import (
 )
 from lti_tool.roster_models import RosterFetch, RosterMember
 from lti_tool.services import ServiceError, ServiceTokens
+from lti_tool.web import charts_for_pages
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_rubric_form
 from lti_tool.web.state import app_state, db
@@ -38,6 +56,14 @@ from lti_tool.web.translation import gettext, message_of
 from lti_tool.web.unit_views import find_activity, find_unit
 
 bp = Blueprint("trainer", __name__)
+ROWS_PER_PAGE = 100
+
+
+def page_of(raw: str | None, count: int, per_page: int) -> tuple[int, int]:
+    """Return the page asked for (1 when absent or unreadable, at most the last) and the page count."""
+    pages = max(1, -(-count // per_page))
+    page = int(raw) if raw and raw.isdigit() and len(raw) < 7 else 1
+    return min(max(page, 1), pages), pages
 
 
 def _context() -> Context:
@@ -58,9 +84,13 @@ def course_people(context_id: int) -> dict[int, PlatformUser]:
 
 
 def _person_in_course(learner_id: int) -> PlatformUser:
+    return _person_in(_context().id, learner_id)
+
+
+def _person_in(context_id: int, learner_id: int) -> PlatformUser:
     person = db().scalars(
         select(PlatformUser).join(Membership, Membership.user_id == PlatformUser.id)
-        .where(Membership.context_id == _context().id, PlatformUser.learner_id == learner_id).limit(1)
+        .where(Membership.context_id == context_id, PlatformUser.learner_id == learner_id).limit(1)
     ).first()
     if person is None:
         abort(404, description=gettext("This person has not launched the tool in this course. "
@@ -71,19 +101,88 @@ def _person_in_course(learner_id: int) -> PlatformUser:
 @bp.get("/trainer")
 @launch_required(Capability.VIEW_COURSE_DASHBOARD)
 def dashboard() -> Any:
-    """Show the course's work waiting for assessment, recent assessments and the class list."""
+    """Show the course dashboard: the class's levels and progress, work waiting, and the roster."""
     return _render_dashboard(_roster_view(_context(), refresh=False))
 
 
-def _render_dashboard(roster: RosterView) -> Any:
-    context = _context()
+def _read_course_view(context: Context) -> tuple[CourseView, str | None]:
+    """Build the course's view with the request's filters; a bad filter shows everyone, with a notice."""
+    state = app_state()
+    try:
+        cohort_filter, problem = read_filter(request.args, state.catalog, state.framework), None
+    except FilterError as exc:
+        cohort_filter, problem = CohortFilter(), message_of(exc)
+    return build_course_view(db(), state.catalog, state.framework, [context.id], cohort_filter), problem
+
+
+def _render_dashboard(roster: RosterView | None, context: Context | None = None) -> Any:
+    context = context or _context()
+    own_course = roster is not None
+    view, problem = _read_course_view(context)
     people = course_people(context.id)
+    page, pages = page_of(request.args.get("page"), len(view.rows), ROWS_PER_PAGE)
     return render_template(
-        "trainer.html", launch=launched(), context=context, people=people,
-        waiting=attempts_to_assess(db(), context.id), assessed=assessed_in(db(), context.id),
-        catalog=app_state().catalog, locale=launched().locale, done=request.args.get("done"),
-        roster=roster,
-    )
+        "trainer.html", launch=launched(), context=context, people=people, view=view, problem=problem,
+        rows=view.rows[(page - 1) * ROWS_PER_PAGE:page * ROWS_PER_PAGE], page=page, pages=pages,
+        unit_numbers={unit.id: n for n, unit in enumerate(app_state().catalog.units, start=1)},
+        own_course=own_course, other_courses=_other_courses(context),
+        waiting=attempts_to_assess(db(), context.id) if own_course else [],
+        assessed=assessed_in(db(), context.id) if own_course else [],
+        catalog=app_state().catalog, framework=app_state().framework, locale=launched().locale,
+        done=request.args.get("done"), roster=roster, charts=charts_for_pages,
+        programme=has_programme_access(db(), launched()),
+    ), 400 if problem else 200
+
+
+def _is_launch_course(context: Context) -> bool:
+    launch_context = launched().context
+    return launch_context is not None and launch_context.id == context.id
+
+
+def _other_courses(shown: Context) -> list[Context]:
+    return [c for c in taught_contexts(db(), launched().user.id) if c.id != shown.id]
+
+
+def _course_in_view(context_id: int) -> Context:
+    """Return a course the trainer may see (taught, granted, or the launch's own); 404 otherwise."""
+    context = db().get(Context, context_id)
+    if context is None or not may_view_context(db(), launched(), context_id):
+        abort(404, description=gettext("There is no such course among those you teach. "
+                                       "Go back to the trainer dashboard to see your courses."))
+    return context
+
+
+@bp.get("/trainer/courses/<int:context_id>")
+@launch_required(Capability.VIEW_COURSE_DASHBOARD)
+def course_dashboard(context_id: int) -> Any:
+    """Show another course's dashboard, read-only: one the trainer teaches, or any with programme access."""
+    context = _course_in_view(context_id)
+    if _is_launch_course(context):
+        return dashboard()
+    return _render_dashboard(None, context)
+
+
+@bp.get("/trainer/export.csv")
+@launch_required(Capability.VIEW_COURSE_DASHBOARD)
+def export_dashboard() -> Any:
+    """Download the dashboard's rows, with the same filters, as CSV."""
+    return _csv_of(_context())
+
+
+@bp.get("/trainer/courses/<int:context_id>/export.csv")
+@launch_required(Capability.VIEW_COURSE_DASHBOARD)
+def export_course(context_id: int) -> Any:
+    """Download another visible course's dashboard as CSV."""
+    return _csv_of(_course_in_view(context_id))
+
+
+def _csv_of(context: Context) -> Response:
+    view, problem = _read_course_view(context)
+    if problem:
+        abort(400, description=problem)
+    name = secure_filename(f"{context.label or context.context_id}-competencies.csv") or "competencies.csv"
+    return Response(write_course_csv(view), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _attempt_in_course(attempt_id: int) -> Attempt:
@@ -136,21 +235,57 @@ def save_assessment(attempt_id: int) -> Any:
 @bp.get("/trainer/learners/<int:learner_id>")
 @launch_required(Capability.VIEW_COURSE_DASHBOARD)
 def learner_profile(learner_id: int) -> Any:
-    """Show one learner's competencies, the evidence from this course, and the rating form."""
+    """Show one learner: competencies, evidence by competency, attempts, and the rating form."""
     return _render_learner(learner_id)
 
 
-def _render_learner(learner_id: int, problem: str | None = None, status: int = 200) -> Any:
-    person = _person_in_course(learner_id)
-    context = _context()
-    evidence = evidence_of(db(), learner_id, context_id=context.id)
+@bp.get("/trainer/courses/<int:context_id>/learners/<int:learner_id>")
+@launch_required(Capability.VIEW_COURSE_DASHBOARD)
+def course_learner(context_id: int, learner_id: int) -> Any:
+    """Show a learner of another visible course, read-only (another institution's: with their consent)."""
+    context = _course_in_view(context_id)
+    if _is_launch_course(context):
+        return _render_learner(learner_id)
+    person = _person_in(context.id, learner_id)
+    if not may_drill_down(db(), launched().platform.id, learner_id):
+        abort(403, description=gettext("This learner studies at another institution and has not agreed "
+                                       "to share their record with trainers elsewhere."))
+    return _render_learner(learner_id, context=context, person=person)
+
+
+def _render_learner(learner_id: int, problem: str | None = None, status: int = 200,
+                    context: Context | None = None, person: PlatformUser | None = None) -> Any:
+    own_course = context is None
+    context = context or _context()
+    person = person or _person_in_course(learner_id)
+    evidence = visible_evidence(db(), evidence_of(db(), learner_id), launched().platform.id, learner_id)
+    attempts = db().scalars(select(Attempt).where(Attempt.learner_id == learner_id,
+                                                  Attempt.context_id == context.id)
+                            .order_by(Attempt.created_at.desc())).all()
+    group = db().scalar(select(CourseGroup.name).where(CourseGroup.context_id == context.id,
+                                                      CourseGroup.learner_id == learner_id))
     return render_template(
-        "trainer_learner.html", person=person, learner_id=learner_id, context=context,
+        "trainer_learner.html", person=person, learner_id=learner_id, context=context, own_course=own_course,
         framework=app_state().framework, standings=proficiencies_of(db(), learner_id),
-        evidence=evidence, platforms={p.id: p for p in db().scalars(select(Platform))},
+        evidence=evidence, timeline=evidence_by_competency(evidence), attempts=attempts, group=group,
+        catalog=app_state().catalog, platforms={p.id: p for p in db().scalars(select(Platform))},
         rule=app_state().settings.proficiency, problem=problem, locale=launched().locale,
         done=request.args.get("done"),
     ), status
+
+
+@bp.post("/trainer/learners/<int:learner_id>/group")
+@launch_required(Capability.ASSESS_WORK)
+def set_learner_group(learner_id: int) -> Any:
+    """Put the learner in a group of this course (or take them out with an empty name)."""
+    _person_in_course(learner_id)
+    try:
+        set_group(db(), _context().id, learner_id, request.form.get("group"))
+    except FilterError as exc:
+        db().rollback()
+        return _render_learner(learner_id, problem=message_of(exc), status=422)
+    db().commit()
+    return redirect(tool_url("trainer.learner_profile", learner_id=learner_id, done="grouped"), code=303)
 
 
 @bp.post("/trainer/learners/<int:learner_id>/ratings")
