@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from proficiency import percentile, timed  # bench/ is on sys.path when run as a script
+from proficiency import percentile, release, run_on_database, timed  # bench/ is on sys.path as a script
 from sqlalchemy import Engine, insert, text
 
 from competencies.framework import Framework
@@ -45,7 +45,7 @@ from l2i_db import Base, create_db_engine, create_session_factory, utcnow
 from lti_tool import vocabulary as v
 from lti_tool.app import create_app
 from lti_tool.cohorts import CohortFilter, build_course_view
-from lti_tool.migrate import load_metadata, upgrade_database
+from lti_tool.migrate import upgrade_database
 from lti_tool.models import Context, Deployment, Learner, Membership, Platform, PlatformUser, ToolSession
 from lti_tool.settings import load_settings
 from lti_tool.web.state import app_state
@@ -202,12 +202,7 @@ def run(database_url: str, learners: int, others: int) -> None:
         print(f"the grouped queries are {slow / data:,.0f}x faster than reading learner by learner")
     finally:
         state.engine.dispose()
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as conn:
-                load_metadata()
-                Base.metadata.drop_all(conn)
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+        release(engine)
 
 
 def main() -> None:
@@ -218,11 +213,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=1000)
     parser.add_argument("--others", type=int, default=4000)
     options = parser.parse_args()
-    if options.database_url:
-        run(options.database_url, options.learners, options.others)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", options.learners, options.others)
+    run_on_database(run, options.database_url, options.learners, options.others)
 
 
 if __name__ == "__main__":

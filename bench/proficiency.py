@@ -123,12 +123,26 @@ def run(database_url: str, learners: int, rows: int) -> None:
         incr = statistics.median(figures["incremental (new attempt, 1 learner, 5 competencies)"])
         print(f"incremental is {naive / incr:,.0f}x faster than recomputing everyone")
     finally:
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as conn:
-                load_metadata()
-                Base.metadata.drop_all(conn)
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        engine.dispose()
+        release(engine)
+
+
+def release(engine: Engine) -> None:
+    """Drop the benchmark's schema from PostgreSQL (a SQLite file goes with its folder); dispose."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            load_metadata()
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+def run_on_database(run: Callable[..., None], database_url: str | None, *args: object) -> None:
+    """Run a benchmark on ``database_url``, or on a temporary SQLite file when it is None."""
+    if database_url:
+        run(database_url, *args)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", *args)
 
 
 def main() -> None:
@@ -139,11 +153,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--rows", type=int, default=10_000)
     options = parser.parse_args()
-    if options.database_url:
-        run(options.database_url, options.learners, options.rows)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        run(f"sqlite:///{Path(folder) / 'bench.sqlite3'}", options.learners, options.rows)
+    run_on_database(run, options.database_url, options.learners, options.rows)
 
 
 if __name__ == "__main__":

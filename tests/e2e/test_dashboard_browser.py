@@ -264,7 +264,7 @@ def assert_csv_matches_heatmap(page: Page, lines: list[dict[str, str]]) -> None:
 
 def waiting_rows(page: Page) -> Locator:
     """The rows of the "work waiting for your assessment" table."""
-    section = page.locator("h2#waiting + table")
+    section = page.locator("table.waiting")
     return section.locator("tbody tr")
 
 
@@ -378,7 +378,8 @@ def test_trainer_reads_filters_rates_and_assesses(
     waiting = waiting_rows(page)
     waiting_before = waiting.count()
     assert waiting_before == 3, "the seed leaves three submissions waiting per institution"
-    expect(page.locator("p.notice a[href='#waiting']")).to_have_text("3 submissions wait for your assessment")
+    expect(page.locator("p.callout a[href='#waiting']")).to_have_text(
+        "3 submissions wait for your assessment")
     chosen_row, activity, journey.attempt_number = oldest_waiting_reflection(waiting)
     journey.learner_name = chosen_row.locator("td").first.inner_text().strip()
     journey.activity_id = activity.id
@@ -496,8 +497,9 @@ def test_trainer_reads_filters_rates_and_assesses(
     page.wait_for_url(re.compile(re.escape(demo.tool_url) + r"/trainer\?(.*&)?done=assessed"))
     expect(page.get_by_role("status").filter(has_text=SAVED_ASSESSMENT)).to_have_text(SAVED_ASSESSMENT)
     expect(waiting_rows(page)).to_have_count(waiting_before - 1)
-    expect(page.locator("p.notice a[href='#waiting']")).to_have_text("2 submissions wait for your assessment")
-    expect(page.locator("h2#waiting + table caption")).to_have_text("2 submissions to assess")
+    expect(page.locator("p.callout a[href='#waiting']")).to_have_text(
+        "2 submissions wait for your assessment")
+    expect(page.locator("table.waiting caption")).to_have_text("2 submissions to assess")
     expect(waiting_rows(page).filter(has_text=journey.learner_name).filter(
         has_text=localise(activity.title, "en"))).to_have_count(0)
     recent = page.get_by_role("link", name=f"{journey.learner_name}: {localise(activity.title, 'en')}")

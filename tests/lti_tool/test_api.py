@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from competencies.models import Proficiency
-from course_units.content import Activity
 from l2i_db import utcnow
 from lti_tool.access_models import ApiKey
 from lti_tool.api_keys import ApiKeyError, authenticate, create_api_key, revoke_api_key
@@ -29,6 +28,7 @@ from lti_tool.platforms import find_platform
 from lti_tool.web.state import app_state
 from tests.fixtures.lti import LaunchDriver
 from tests.fixtures.servers import TOOL_BASE_URL
+from tests.lti_tool.test_learning_flow import activity, csrf_of, right_answers, start
 
 UNIT = "u1-challenges"
 REALM = 'Bearer realm="l2i"'
@@ -45,52 +45,19 @@ def enter(driver: LaunchDriver, role: str, index: int = 0, institution: int = 0)
     return driver.client
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
 
 
-def activity(app: Flask, activity_id: str) -> Activity:
-    found = app_state(app).catalog.activity(activity_id)
-    assert found is not None
-    return found
-
-
-def right_answers(quiz: Activity) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for item in quiz.items:
-        name = f"item-{item.id}"
-        if item.type == "single":
-            fields[name] = next(o.id for o in item.options if o.correct)
-        elif item.type == "multiple":
-            fields[name] = [o.id for o in item.options if o.correct]
-        elif item.type == "matching":
-            fields.update({f"{name}-{p.id}": p.id for p in item.pairs})
-        else:
-            fields.update({f"{name}-{s.id}": str(n) for n, s in enumerate(item.steps, 1)})
-    return fields
-
-
-def start(client: FlaskClient, activity_id: str) -> tuple[str, str]:
-    page = client.get(f"/units/{UNIT}/activities/{activity_id}")
-    assert page.status_code == 200
-    started = client.post(f"/units/{UNIT}/activities/{activity_id}/attempts",
-                          data={"csrf_token": csrf_of(page.get_data(as_text=True))})
-    assert started.status_code == 303, started.get_data(as_text=True)
-    attempt_page = client.get(started.headers["Location"])
-    return urlsplit(started.headers["Location"]).path, csrf_of(attempt_page.get_data(as_text=True))
 
 
 def do_quiz(app: Flask, client: FlaskClient, right: bool = True) -> None:
     quiz = activity(app, "u1-quiz")
-    path, csrf = start(client, quiz.id)
+    path, csrf = start(client, "", quiz.id)
     answers = right_answers(quiz) if right else {}
     assert client.post(f"{path}/submit", data={**answers, "csrf_token": csrf}).status_code == 303
 
 
 def hand_in_reflection(client: FlaskClient) -> int:
-    path, csrf = start(client, "u1-reflection")
+    path, csrf = start(client, "", "u1-reflection")
     text = " ".join(["Our team supports older people living at home and their carers."] * 40)
     assert client.post(f"{path}/submit", data={"csrf_token": csrf, "answer": text}).status_code == 303
     return int(path.rsplit("/", 1)[1])
