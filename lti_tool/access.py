@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from competencies.models import Evidence
 from lti_tool import vocabulary as v
 from lti_tool.access_models import ProgrammeGrant
-from lti_tool.models import Context, Deployment, Learner, Membership, Platform, PlatformUser
+from lti_tool.models import Context, Deployment, Learner, Membership, PlatformUser
 from lti_tool.principal import Capability, Launch, capabilities_for
 
 PROGRAMME_ROLES = frozenset({v.ROLE_INSTITUTION_ADMINISTRATOR, v.ROLE_SYSTEM_ADMINISTRATOR})
@@ -54,12 +54,6 @@ def may_view_context(session: Session, launch: Launch, context_id: int) -> bool:
         return True
     return has_programme_access(session, launch)
 
-
-def platform_of_context(session: Session, context_id: int) -> Platform | None:
-    """Return the platform a course belongs to."""
-    return session.scalar(select(Platform).join(Deployment, Deployment.platform_id == Platform.id)
-                          .join(Context, Context.deployment_id == Deployment.id)
-                          .where(Context.id == context_id))
 
 
 def learner_platform_ids(session: Session, learner_id: int) -> set[int]:
