@@ -4,7 +4,7 @@ Every endpoint but the OpenAPI document wants ``Authorization: Bearer <key>`` (`
 create``) and sees only the key's platform: a course of another platform is "not found". The
 learners and summary endpoints answer with the same :func:`lti_tool.cohorts.build_course_view` as
 the trainer dashboard, so the numbers agree. The OpenAPI document is built with apispec from the
-schemas in :mod:`lti_tool.api_schemas` and the YAML after ``---`` in the views' docstrings.
+schemas in :mod:`lti_tool.api_schemas` and the YAML each view declares with :func:`operation`.
 """
 
 from __future__ import annotations
