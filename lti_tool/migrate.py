@@ -13,7 +13,8 @@ from l2i_db import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MODEL_MODULES = ("lti_tool.models", "course_units.models", "competencies.models", "competencies.store",
-                 "xapi.models", "lti_tool.roster_models", "lti_tool.access_models")
+                 "xapi.models", "lti_tool.roster_models", "lti_tool.access_models",
+                 "lti_tool.identity_models", "badges.models")
 
 
 def load_metadata() -> MetaData:

@@ -52,6 +52,9 @@ class Platform(Base):
     lrs_password_env: Mapped[str | None] = mapped_column(String(100), default=None)
     # How its learners appear in statements: "account" (pseudonymous), "mbox" or "mbox_sha1sum".
     xapi_actor: Mapped[str] = mapped_column(String(16), default="account", server_default="account")
+    # Whether this LMS verifies its users' email addresses, so that the same address at two
+    # trusting platforms may join the identities into one learner record (off by default).
+    trusts_email: Mapped[bool] = mapped_column(default=False, server_default=false())
     disabled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -125,6 +128,8 @@ class PlatformUser(Base):
     given_name: Mapped[str | None] = mapped_column(String(255), default=None)
     family_name: Mapped[str | None] = mapped_column(String(255), default=None)
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    # the address lower-cased: linking by verified email finds identities by it (an indexed read)
+    email_key: Mapped[str | None] = mapped_column(String(320), default=None, index=True)
     locale: Mapped[str | None] = mapped_column(String(35), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_launch_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -95,7 +95,7 @@ def sync_user(session: Session, issuer: str, claims: Mapping[str, Any]) -> Platf
             setattr(user, field, value)
     email = _text(claims.get("email"), 320)
     if email is not None and "@" in email:
-        user.email = email
+        user.email, user.email_key = email, email.strip().lower()
     user.locale = read_locale(claims) or user.locale
     user.last_launch_at = utcnow()
     session.flush()
