@@ -27,6 +27,7 @@ from lti_tool.web import (
     errors,
     health_views,
     home_views,
+    link_views,
     lti_views,
     profile_views,
     programme_views,
@@ -42,7 +43,7 @@ from lti_tool.web.state import EXTENSION, AppState, close_db
 BLUEPRINTS = (
     lti_views.bp, registration_views.bp, home_views.bp, unit_views.bp, trainer_views.bp,
     profile_views.bp, health_views.bp, admin_views.bp, deep_linking_views.bp, programme_views.bp,
-    api_views.bp,
+    api_views.bp, link_views.bp,
 )
 SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
 

@@ -150,6 +150,8 @@ def platform_list() -> None:
             click.echo("\tdeployments: " + ", ".join(d.deployment_id for d in p.deployments))
             if p.lrs_endpoint:
                 click.echo(f"\tLRS {p.lrs_endpoint} (learners as {p.xapi_actor})")
+            if p.trusts_email:
+                click.echo("\temail addresses trusted for linking accounts")
 
 
 @platform.command("remove")
@@ -167,6 +169,23 @@ def platform_remove(issuer: str, client_id: str, disable: bool) -> None:
         except platforms.PlatformError as exc:
             raise click.UsageError(str(exc)) from exc
         click.echo(f"Platform {found.name} {outcome}.")
+
+
+@platform.command("trust-email")
+@click.option("--issuer", required=True, help="The platform's issuer URL, see `l2i platform list`.")
+@click.option("--off", is_flag=True, help="Stop trusting it (links already made stay).")
+def platform_trust_email(issuer: str, off: bool) -> None:
+    """Trust this LMS's verified email addresses for linking learners' accounts automatically.
+
+    A learner's accounts at two trusting platforms with the same email join one record at their
+    next launch. Only turn it on for an LMS that verifies the addresses it sends.
+    """
+    with open_session(read_settings()) as session:
+        changed = platforms.set_email_trust(session, issuer, not off)
+        if not changed:
+            raise click.UsageError(f"no platform with issuer {issuer}; see `l2i platform list`")
+        state = "no longer trusted" if off else "trusted for linking accounts"
+        click.echo(f"Email addresses from {issuer} are {state} ({changed} registration(s)).")
 
 
 @main.group("keys")

@@ -83,6 +83,18 @@ def find_platforms_by_issuer(session: Session, issuer: str) -> list[Platform]:
     return list(session.scalars(stmt))
 
 
+def set_email_trust(session: Session, issuer: str, trusted: bool) -> int:
+    """Set whether the platform ``issuer`` (all its registrations) is trusted for linking by email.
+
+    Returns how many registrations changed or matched; 0 means no such platform.
+    """
+    found = find_platforms_by_issuer(session, issuer)
+    for platform in found:
+        platform.trusts_email = trusted
+    session.flush()
+    return len(found)
+
+
 def find_deployment(session: Session, platform: Platform, deployment_id: str) -> Deployment | None:
     """Return the platform's deployment with ``deployment_id``, or None."""
     stmt = select(Deployment).where(

@@ -14,6 +14,7 @@ from course_units.content import Activity, Unit
 from l2i_db import utcnow
 from lti_tool import keys, platforms
 from lti_tool import vocabulary as v
+from lti_tool.linking import link_by_email
 from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.launch import (
     MAX_ID_TOKEN_BYTES,
@@ -32,6 +33,7 @@ from lti_tool.sessions import create_tool_session
 from lti_tool.sync import SyncedLaunch, sync_launch
 from lti_tool.tracking import Tracker, subject_of
 from lti_tool.web.auth import SESSION_COOKIE, SESSION_PARAM
+from lti_tool.web.link_views import recompute_settings
 from lti_tool.web.state import app_state, db
 from lti_tool.web.translation import gettext
 from xapi import events
@@ -249,7 +251,10 @@ def _accept_launch(message_launch: ToolMessageLaunch, conf: DatabaseToolConf) ->
             gettext("This id_token has already been used (a replayed launch)."), status=401,
             hint=gettext("Launch again from the LMS."),
         )
-    return sync_launch(session, platform, deployment, claims)
+    synced = sync_launch(session, platform, deployment, claims)
+    if Capability.STUDY in capabilities_for(synced.roles):  # learners' records only
+        link_by_email(session, synced.user, recompute_settings())
+    return synced
 
 
 def _record_launch(synced: SyncedLaunch) -> None:
