@@ -258,3 +258,6 @@ from lti_tool.cli_api import apikey  # noqa: E402 (a subcommand group from its o
 main.add_command(apikey)
 
 from lti_tool import cli_access  # noqa: E402, F401 (registers trainer grant, revoke and list)
+from lti_tool.cli_learner import learner  # noqa: E402 (a subcommand group from its own module)
+
+main.add_command(learner)

@@ -26,6 +26,9 @@ MAX_ERROR_CHARS = 2000
 PENDING = OutboxStatus.PENDING.value
 DELIVERED = OutboxStatus.DELIVERED.value
 DEAD = OutboxStatus.DEAD.value
+# Destinations of xAPI statements start with this (``lrs:programme``, ``lrs:platform:<id>``); the
+# outbox also carries other messages (an LMS's scores), which are not statements.
+STATEMENT_DESTINATION_PREFIX = "lrs:"
 
 
 @dataclass(frozen=True)
@@ -266,13 +269,15 @@ def sent_statements_of(session: Session, learner_id: int,
                        *, now: dt.datetime | None = None) -> list[tuple[str, str]]:
     """Return (destination, statement id) of a learner's statements that were, or may have been, sent.
 
-    A message counts once delivered, or while a worker holds it (it may be in flight).
+    A message counts once delivered, or while a worker holds it (it may be in flight). Only xAPI
+    statements count: an LMS score in the outbox is not something an LRS can void.
     """
     when = now or utcnow()
     in_flight = and_(OutboxMessage.status == PENDING, OutboxMessage.leased_until >= when)
     rows = session.execute(
         select(OutboxMessage.destination, OutboxMessage.message_id)
         .where(OutboxMessage.learner_id == learner_id,
+               OutboxMessage.destination.startswith(STATEMENT_DESTINATION_PREFIX, autoescape=True),
                or_(OutboxMessage.status == DELIVERED, in_flight))
         .order_by(OutboxMessage.id)
     )
