@@ -1,4 +1,4 @@
-"""``l2i learner export|erase``: one learner's data, for the GDPR's rights of access and erasure.
+"""``l2i learner export|erase|links|unlink``: one learner's data (GDPR access and erasure) and their links.
 
 Every command of the group picks one learner record, by one of its LMS identities
 (``--issuer URL --sub ID``) or by the record's key (``--key KEY``). A new command takes the same
@@ -27,9 +27,20 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from competencies.framework import load_framework
+from course_units.loader import load_catalog
 from lti_tool.cli import open_session, read_settings
 from lti_tool.erasure import ErasureReport, erase_learner
 from lti_tool.learner_record import export_learner_data, find_learner
+from lti_tool.linking import (
+    BY_ADMIN,
+    LinkedRecord,
+    LinkError,
+    count_linked_records,
+    list_linked_records,
+    unlink_identity,
+)
+from lti_tool.merging import Recompute
 from lti_tool.models import Learner, PlatformUser
 
 Command = TypeVar("Command", bound=Callable[..., Any])
@@ -121,7 +132,7 @@ def report_text(report: ErasureReport) -> str:
 
 @click.group("learner")
 def learner() -> None:
-    """One learner's record: export it, erase it (GDPR access and erasure)."""
+    """One learner's record: export it, erase it (GDPR access and erasure); linked records."""
 
 
 @learner.command("export")
@@ -159,3 +170,50 @@ def erase(selector: LearnerSelector, yes: bool) -> None:
             sys.exit(1)
         report = erase_learner(session, found.id, settings.actor_home_page)
     click.echo(report_text(report))
+
+
+def link_text(session: Session, record: LinkedRecord) -> str:
+    """Return one linked record as lines for the operator: each identity and how it joined."""
+    lines = [f"Learner record #{record.learner_id}:"]
+    for user in record.identities:
+        link = record.links.get(user.id)
+        how = f"linked by {link.method} on {link.linked_at:%Y-%m-%d}" if link else "first identity"
+        lines.append(f"  sub {user.sub} at {user.issuer}: {user.display_name} ({how})")
+    return "\n".join(lines)
+
+
+@learner.command("links")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="Show at most this many records, most recently linked first.")
+def links(limit: int) -> None:
+    """List the learner records that hold identities at more than one institution."""
+    with open_session(read_settings()) as session:
+        records = list_linked_records(session, limit=limit)
+        if not records:
+            click.echo("No learner has linked accounts.")
+            return
+        click.echo(f"{count_linked_records(session)} record(s) span institutions.")
+        for record in records:
+            click.echo(link_text(session, record))
+
+
+@learner.command("unlink")
+@click.option("--issuer", required=True, help="The LMS of the identity to unlink (its issuer).")
+@click.option("--sub", required=True, help="The learner's user id in that LMS (the launch's `sub`).")
+def unlink(issuer: str, sub: str) -> None:
+    """Unlink one identity from its record: it gets a record of its own, with its institution's work."""
+    settings = read_settings()
+    known = load_framework().competency_ids()
+    recompute = Recompute(settings.proficiency, load_catalog(settings.content_dir, known_competencies=known))
+    with open_session(settings) as session:
+        user = session.scalars(select(PlatformUser).where(PlatformUser.issuer == issuer.strip(),
+                                                          PlatformUser.sub == sub.strip())).first()
+        if user is None:
+            click.echo(f"No identity with sub {sub} at {issuer}.", err=True)
+            sys.exit(2)
+        try:
+            unlink_identity(session, user, recompute, by=BY_ADMIN)
+        except LinkError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+    click.echo(f"Unlinked sub {sub} at {issuer}: it has a learner record of its own again.")
