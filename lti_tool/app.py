@@ -23,6 +23,7 @@ from lti_tool.settings import Settings, load_settings
 from lti_tool.web import (
     admin_views,
     api_views,
+    credential_views,
     deep_linking_views,
     errors,
     health_views,
@@ -43,7 +44,7 @@ from lti_tool.web.state import EXTENSION, AppState, close_db
 BLUEPRINTS = (
     lti_views.bp, registration_views.bp, home_views.bp, unit_views.bp, trainer_views.bp,
     profile_views.bp, health_views.bp, admin_views.bp, deep_linking_views.bp, programme_views.bp,
-    api_views.bp, link_views.bp,
+    api_views.bp, link_views.bp, credential_views.bp,
 )
 SUPPORTED_LOCALES = ("en", "sv", "sl", "es")
 

@@ -261,3 +261,5 @@ from lti_tool import cli_access  # noqa: E402, F401 (registers trainer grant, re
 from lti_tool.cli_learner import learner  # noqa: E402 (a subcommand group from its own module)
 
 main.add_command(learner)
+
+from lti_tool import cli_credentials  # noqa: E402, F401 (registers credential list and revoke)

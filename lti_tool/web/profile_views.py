@@ -12,6 +12,7 @@ from competencies.evidence import evidence_by_competency, evidence_of
 from competencies.proficiency import proficiencies_of
 from course_units.models import Attempt, AttemptStatus
 from course_units.suggestions import suggest_activities
+from lti_tool.credentials import learner_credentials
 from lti_tool.learner_record import export_learner_data, set_sharing
 from lti_tool.models import Learner, Platform
 from lti_tool.principal import Capability
@@ -47,6 +48,7 @@ def my_competencies() -> Any:
         sharing=db().get(Learner, learner_id).shares_evidence_since,  # type: ignore[union-attr]
         platforms={p.id: p for p in db().scalars(select(Platform))}, done=request.args.get("done"),
         rule=state.settings.proficiency, catalog=state.catalog, locale=launch.locale,
+        credentials=learner_credentials(db(), state.framework, learner_id),
     )
 
 

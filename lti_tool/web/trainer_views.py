@@ -33,6 +33,7 @@ from lti_tool.cohorts import (
     set_group,
     write_course_csv,
 )
+from lti_tool.credentials import credentials_of
 from lti_tool.learning import assess_open
 from lti_tool.learning import rate_competency as record_rating
 from lti_tool.models import Context, CourseGroup, Membership, Platform, PlatformUser
@@ -270,7 +271,7 @@ def _render_learner(learner_id: int, problem: str | None = None, status: int = 2
         evidence=evidence, timeline=evidence_by_competency(evidence), attempts=attempts, group=group,
         catalog=app_state().catalog, platforms={p.id: p for p in db().scalars(select(Platform))},
         rule=app_state().settings.proficiency, problem=problem, locale=launched().locale,
-        done=request.args.get("done"),
+        done=request.args.get("done"), credentials=credentials_of(db(), learner_id),
     ), status
 
 

@@ -25,6 +25,7 @@ from lti_tool.api_keys import create_api_key
 from lti_tool.models import Context, Platform, PlatformUser
 from lti_tool.web.state import app_state
 from tests.fixtures.lti import LaunchDriver
+from tests.lti_tool.test_credentials import issue_for_matrix
 from tests.lti_tool.test_learning_flow import activity, reflection_text, right_answers, start
 from tests.lti_tool.test_learning_flow import session_token as token_of
 
@@ -50,6 +51,9 @@ class World:
     quiz_attempt: int
     reflection_attempt: int
     context_id: int
+    credential_id: str = ""    # the learner's credential (issued in the fixture), and its key
+    credential_kid: str = ""
+    user_id: int = 0           # the learner's platform identity
 
 
 Rule = tuple[str, str, dict[str, str]]   # "allow" / "deny" per principal; missing = deny
@@ -106,6 +110,23 @@ URLS: dict[str, Callable[[World], str]] = {
     "api.learners": lambda w: f"/api/v1/contexts/{w.context_id}/learners",
     "api.summary": lambda w: f"/api/v1/contexts/{w.context_id}/summary",
     "api.proficiency": lambda w: "/api/v1/proficiency",
+    "credentials.issuer": lambda w: "/credentials/issuer",
+    "credentials.public_key": lambda w: f"/credentials/keys/{w.credential_kid}",
+    "credentials.show_credential": lambda w: f"/credentials/{w.credential_id}",
+    "credentials.download_credential": lambda w: f"/credentials/{w.credential_id}.jwt",
+    "credentials.credential_status": lambda w: f"/credentials/{w.credential_id}/status",
+    "credentials.verify_form": lambda w: "/credentials/verify",
+    "credentials.verify_presented_credential": lambda w: "/credentials/verify",
+    "credentials.issue": lambda w: "/competencies/credentials",
+    "credentials.download_bundle": lambda w: "/competencies/credentials/bundle.json",
+    "credentials.revoke": lambda w: f"/trainer/learners/{w.learner_id}/credentials/{w.credential_id}/revoke",
+    "links.my_links": lambda w: "/account/links",
+    "links.make_code": lambda w: "/account/links/code",
+    "links.check_code": lambda w: "/account/links/check",
+    "links.confirm_code": lambda w: "/account/links/confirm",
+    "links.unlink_mine": lambda w: f"/account/links/{w.user_id}/unlink",
+    "links.all_links": lambda w: "/programme/links",
+    "links.unlink_any": lambda w: f"/programme/links/{w.user_id}/unlink",
 }
 
 FORMS = {"admin.retry": {"destination": "lrs:programme"}}
@@ -136,6 +157,20 @@ EXPECTED: dict[str, dict[str, str]] = {
     "deep_linking.picker": {}, "deep_linking.place": {},
     "api.competencies": API_SCOPED, "api.contexts": API_SCOPED, "api.proficiency": API_SCOPED,
     "api.learners": API_OWN_PLATFORM, "api.summary": API_OWN_PLATFORM,
+    # credentials: checking one is public (the verifier has no launch); issuing and the bundle are
+    # the learner's own; revoking needs a trainer (or admin) who may see the learner. The revoke
+    # POST carries no reason here, so those let in answer 422 and nothing is revoked.
+    "credentials.issuer": EVERYONE, "credentials.public_key": EVERYONE,
+    "credentials.show_credential": EVERYONE, "credentials.download_credential": EVERYONE,
+    "credentials.credential_status": EVERYONE,
+    "credentials.verify_form": EVERYONE, "credentials.verify_presented_credential": EVERYONE,
+    "credentials.issue": STUDENTS, "credentials.download_bundle": STUDENTS,
+    "credentials.revoke": TRAINERS_HERE,
+    # linking: a learner's own identities; the admin view needs programme access. Unlinking the
+    # learner's only identity answers 409 to those let in, so nothing changes.
+    "links.my_links": STUDENTS, "links.make_code": STUDENTS, "links.check_code": STUDENTS,
+    "links.confirm_code": STUDENTS, "links.unlink_mine": OWN_WORK,
+    "links.all_links": ADMIN_ONLY, "links.unlink_any": ADMIN_ONLY,
 }
 
 
@@ -182,7 +217,10 @@ def world(app: Flask, driver: LaunchDriver, db_session: Session) -> tuple[World,
     context_id = db_session.scalars(select(Context.id).where(
         Context.context_id == driver.institution(0).courses[0].context_id)).one()
     assert right_answers(activity(app, "u1-quiz"))  # the quiz has items to answer
-    return World(learner_id, attempts["u1-quiz"], attempts["u1-reflection"], context_id), visitors
+    credential_id, kid = issue_for_matrix(app, db_session, learner_id)
+    user_id = db_session.scalars(select(PlatformUser.id).where(PlatformUser.learner_id == learner_id)).one()
+    return World(learner_id, attempts["u1-quiz"], attempts["u1-reflection"], context_id, credential_id,
+                 kid, user_id), visitors
 
 
 def test_every_route_has_an_entry(app: Flask) -> None:
