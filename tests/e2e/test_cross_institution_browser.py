@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from tests.e2e.test_dashboard_browser import (
 pytestmark = pytest.mark.browser
 
 LEARNER = "Ana Novak"
+CREDENTIAL_COMPETENCY = "L2I-C3.1"
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +136,55 @@ def test_the_other_institutions_trainer_needs_her_consent(page: Page, demo: Demo
 
     after = trainers_view_of_ana(page, demo, second)
     assert first.name in after, "with her consent the first institution's evidence shows, labelled"
+
+    # the trainer records what they observed: Proficient in one competency, for the next test
+    page.get_by_label("Competency", exact=True).select_option(CREDENTIAL_COMPETENCY)
+    page.get_by_label("3. Proficient").check()
+    page.get_by_label("Note (what you observed)").fill("Ran the lab's stakeholder session on her own.")
+    page.get_by_label("Override: set this level, whatever the evidence says").check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("Saved.")
+
+
+def test_her_credential_verifies_and_fails_once_edited(
+    page: Page, demo: DemoServers, artifacts_dir: Path, request: pytest.FixtureRequest, tmp_path: Path,
+) -> None:
+    first = demo.emulator.institutions[0]  # proficient by the other institution's trainer: one record
+    open_tool_page(page, demo, first, ana(first), "My competencies")
+    row = page.locator("#eligible-caption").locator("xpath=..").locator("tbody tr").filter(
+        has_text=CREDENTIAL_COMPETENCY)
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name=re.compile("^Issue credential")).click()
+    expect(page.get_by_role("status").first).to_contain_text("Your credential is ready.")
+    check_axe(page)
+    row = page.locator("#eligible-caption").locator("xpath=..").locator("tbody tr").filter(
+        has_text=CREDENTIAL_COMPETENCY)
+    with page.expect_download() as download_info:
+        row.get_by_role("link", name=re.compile(r"^Download \(\.jwt\)")).click()
+    target = tmp_path / "credential.jwt"
+    download_info.value.save_as(target)
+    token = target.read_text(encoding="utf-8").strip()
+    assert token.count(".") == 2, token[:40]
+
+    row.get_by_role("link", name=re.compile("^Verification page")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Credential check")
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Valid: this credential was issued by this tool, is unchanged, and has not been revoked.")
+    expect(page.locator("main")).to_contain_text(CREDENTIAL_COMPETENCY)
+    check_axe(page)
+    screenshot(page, artifacts_dir, request, "credential")
+
+    page.goto(f"{demo.tool_url}/credentials/verify")  # the public form anyone can use
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check a credential")
+    page.get_by_label("The credential's text (the content of its .jwt file)").fill(tamper(token))
+    page.get_by_role("button", name="Check", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Not valid: the credential was changed after it was issued.")
+    check_axe(page)
+    screenshot(page, artifacts_dir, request, "tampered")
+    page.get_by_label("The credential's text (the content of its .jwt file)").fill(token)
+    page.get_by_role("button", name="Check", exact=True).click()
+    expect(page.get_by_role("status").first).to_contain_text("Valid: this credential was issued by this tool")
 
 
 def tamper(token: str) -> str:
