@@ -9,8 +9,9 @@ evidence, and each change is recorded in its history like any other.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import ScalarSelect, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from xapi.vocabulary import EXTENSION_PATHS
 
 # the extension IRI is below each installation's base URL, so it is recognised by its path
 PLATFORM_ISSUER_PATH = EXTENSION_PATHS["platform_issuer"]
+Row = TypeVar("Row", UnitPosition, UnitCompletion)
 
 
 @dataclass(frozen=True)
@@ -73,31 +75,28 @@ def _combine_page_visits(session: Session, keep_id: int, absorb_id: int) -> None
     session.flush()
 
 
-def _combine_positions(session: Session, keep_id: int, absorb_id: int) -> None:
-    kept = {p.unit_id: p for p in session.scalars(
-        select(UnitPosition).where(UnitPosition.learner_id == keep_id))}
-    for position in session.scalars(select(UnitPosition).where(UnitPosition.learner_id == absorb_id)):
-        mine = kept.get(position.unit_id)
-        if mine is None:
-            position.learner_id = keep_id
-        elif position.updated_at > mine.updated_at:
-            mine.kind, mine.target_id = position.kind, position.target_id
-            mine.updated_at = position.updated_at
-    session.flush()
-    session.execute(delete(UnitPosition).where(UnitPosition.learner_id == absorb_id))
+def _later_position(mine: UnitPosition, theirs: UnitPosition) -> None:
+    if theirs.updated_at > mine.updated_at:
+        mine.kind, mine.target_id, mine.updated_at = theirs.kind, theirs.target_id, theirs.updated_at
 
 
-def _combine_completions(session: Session, keep_id: int, absorb_id: int) -> None:
-    kept = {c.unit_id: c for c in session.scalars(
-        select(UnitCompletion).where(UnitCompletion.learner_id == keep_id))}
-    for completion in session.scalars(select(UnitCompletion).where(UnitCompletion.learner_id == absorb_id)):
-        mine = kept.get(completion.unit_id)
+def _earlier_completion(mine: UnitCompletion, theirs: UnitCompletion) -> None:
+    if theirs.completed_at < mine.completed_at:
+        mine.completed_at, mine.unit_version = theirs.completed_at, theirs.unit_version
+
+
+def _combine_per_unit(session: Session, model: type[Row], keep_id: int, absorb_id: int,
+                      take: Callable[[Row, Row], None]) -> None:
+    """Move the absorbed rows of a once-per-unit table; where both have one, ``take`` merges it into ours."""
+    kept = {row.unit_id: row for row in session.scalars(select(model).where(model.learner_id == keep_id))}
+    for row in session.scalars(select(model).where(model.learner_id == absorb_id)):
+        mine = kept.get(row.unit_id)
         if mine is None:
-            completion.learner_id = keep_id
-        elif completion.completed_at < mine.completed_at:
-            mine.completed_at, mine.unit_version = completion.completed_at, completion.unit_version
+            row.learner_id = keep_id
+        else:
+            take(mine, row)
     session.flush()
-    session.execute(delete(UnitCompletion).where(UnitCompletion.learner_id == absorb_id))
+    session.execute(delete(model).where(model.learner_id == absorb_id))
 
 
 def _combine_groups(session: Session, keep_id: int, absorb_id: int) -> None:
@@ -140,8 +139,8 @@ def join_records(session: Session, keep: Learner, absorb: Learner, recompute: Re
     joined = list(session.scalars(select(PlatformUser).where(PlatformUser.learner_id == absorb.id)))
     _renumber_attempts(session, keep.id, absorb.id)
     _combine_page_visits(session, keep.id, absorb.id)
-    _combine_positions(session, keep.id, absorb.id)
-    _combine_completions(session, keep.id, absorb.id)
+    _combine_per_unit(session, UnitPosition, keep.id, absorb.id, _later_position)
+    _combine_per_unit(session, UnitCompletion, keep.id, absorb.id, _earlier_completion)
     _combine_groups(session, keep.id, absorb.id)
     session.execute(delete(Proficiency).where(Proficiency.learner_id == absorb.id))
     session.execute(delete(LinkCode).where(LinkCode.learner_id == absorb.id))
