@@ -8,7 +8,8 @@ import click
 
 from competencies.store import active_framework
 from lti_tool.cli import main, open_session, read_settings
-from lti_tool.credentials import CredentialError, credential_url, credentials_of_key, revoke_credential
+from lti_tool.credentials import CredentialError, credential_url, credentials_of, revoke_credential
+from lti_tool.learner_record import find_learner
 
 
 @main.group()
@@ -23,11 +24,11 @@ def list_(learner_key: str) -> None:
     """List a learner's credentials, revoked ones too, newest first."""
     settings = read_settings()
     with open_session(settings) as session:
-        try:
-            found = credentials_of_key(session, learner_key)
-        except CredentialError as exc:
-            click.echo(str(exc), err=True)
+        learner = find_learner(session, key=learner_key.strip())
+        if learner is None:
+            click.echo("There is no learner record with this key.", err=True)
             sys.exit(1)
+        found = credentials_of(session, learner.id)
         if not found:
             click.echo("This learner has no credential.")
         framework = active_framework(session)

@@ -37,6 +37,7 @@ from lti_tool.linking import (
     LinkedRecord,
     LinkError,
     count_linked_records,
+    identities_of,
     list_linked_records,
     unlink_identity,
 )
@@ -110,8 +111,7 @@ def write_private(path: Path, text: str) -> None:
 
 def identities_text(session: Session, learner_id: int) -> str:
     """Return the learner's identities as lines for the operator: issuer, sub and name."""
-    users = session.scalars(select(PlatformUser).where(PlatformUser.learner_id == learner_id)
-                            .order_by(PlatformUser.id))
+    users = identities_of(session, learner_id)
     return "\n".join(f"  sub {u.sub} at {u.issuer}: {u.display_name}" for u in users)
 
 

@@ -216,14 +216,6 @@ def credentials_of(session: Session, learner_id: int) -> list[Credential]:
                                 .order_by(Credential.issued_at.desc(), Credential.id)))
 
 
-def credentials_of_key(session: Session, learner_key: str) -> list[Credential]:
-    """Return the credentials of the learner record with this key; :class:`UnknownLearnerError` if none."""
-    learner_id = session.scalar(select(Learner.id).where(Learner.key == learner_key.strip()))
-    if learner_id is None:
-        raise UnknownLearnerError(Message(N_("There is no learner record with this key.")))
-    return credentials_of(session, learner_id)
-
-
 def current_credential(session: Session, learner_id: int, competency_id: str,
                        level: int) -> Credential | None:
     """Return the learner's newest unrevoked credential for this competency and level, or None."""

@@ -48,7 +48,6 @@ from lti_tool.models import (
 from lti_tool.roster_models import RosterMember
 from xapi.erasure import void_learner
 from xapi.models import OutboxMessage
-from xapi.outbox import STATEMENT_DESTINATION_PREFIX
 
 # pylti1p3's keys in ``lti_value``: a validated launch (its id_token's claims) and an OIDC login state
 LAUNCH_PREFIX = "lti1p3-launch-"
@@ -100,15 +99,13 @@ def void_statements(session: Session, report: ErasureReport, learner_id: int, ho
                     now: dt.datetime) -> None:
     """Remove the learner's outbox rows, first queueing a voiding for each statement an LRS may hold.
 
-    LMS scores are dropped without voiding (the LMS keeps its own copy of a grade it received);
-    they go first, so that only statements are voided.
+    LMS scores are dropped without voiding (the LMS keeps its own copy of a grade it received):
+    :func:`xapi.erasure.void_learner` voids statements only, then forgets every row of the learner.
     """
-    is_statement = OutboxMessage.destination.startswith(STATEMENT_DESTINATION_PREFIX, autoescape=True)
-    _remove(session, report, OutboxMessage, OutboxMessage.learner_id == learner_id, ~is_statement)
-    statements = session.scalar(select(func.count()).select_from(OutboxMessage)
-                                .where(OutboxMessage.learner_id == learner_id)) or 0
+    rows = session.scalar(select(func.count()).select_from(OutboxMessage)
+                          .where(OutboxMessage.learner_id == learner_id)) or 0
     report.voided = void_learner(session, learner_id, home_page, now=now)
-    report.count_removed(OutboxMessage.__tablename__, statements)
+    report.count_removed(OutboxMessage.__tablename__, rows)
 
 
 def _launch_keys(session: Session, learner_id: int) -> set[str]:

@@ -204,8 +204,10 @@ def email_match(session: Session, user: PlatformUser) -> Learner | None:
     Both platforms must trust email addresses; exactly one other record may carry the address;
     no identity involved may have been unlinked before; the join must be allowed.
     """
+    if not user.email_key:
+        return None  # most launches: no query at all
     trusting = _trusting_issuers(session)
-    if not user.email_key or user.issuer not in trusting:
+    if user.issuer not in trusting:
         return None
     others = [u for u in session.scalars(select(PlatformUser).where(
         PlatformUser.email_key == user.email_key, PlatformUser.learner_id != user.learner_id))
