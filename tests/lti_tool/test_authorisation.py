@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from course_units.models import Attempt
 from lti_tool.api_keys import create_api_key
@@ -229,11 +230,30 @@ def test_every_route_has_an_entry(app: Flask) -> None:
     assert set(EXPECTED) == set(URLS)
 
 
+def header_problems(response: TestResponse, frame_origins: set[str]) -> list[str]:
+    """Return what is wrong with a response's security headers (empty when nothing is)."""
+    problems = []
+    csp = response.headers.get("Content-Security-Policy", "")
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+    ancestors = set(directives.get("frame-ancestors", []))
+    if "'self'" not in ancestors or not frame_origins <= ancestors or "*" in ancestors:
+        problems.append(f"frame-ancestors {sorted(ancestors)}, expected 'self' and {sorted(frame_origins)}")
+    if directives.get("script-src") != ["'self'"] or directives.get("object-src") != ["'none'"]:
+        problems.append(f"script-src/object-src too loose: {csp!r}")
+    if response.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if response.headers.get("Referrer-Policy") != "same-origin":
+        problems.append("no Referrer-Policy: same-origin")
+    return problems
+
+
 def test_every_route_admits_exactly_whom_it_should(
-    app: Flask, world: tuple[World, dict[str, Visitor]],
+    app: Flask, driver: LaunchDriver, world: tuple[World, dict[str, Visitor]],
 ) -> None:
+    """Each cell: the expected allow or deny, never a 5xx, and the security headers on every answer."""
     ids, visitors = world
     client = app.test_client()
+    frame_origins = {driver.emulator.url}
     wrong: list[str] = []
     cells = 0
     for rule in app.url_map.iter_rules():
@@ -250,6 +270,8 @@ def test_every_route_admits_exactly_whom_it_should(
                 cells += 1
                 expected = EXPECTED[rule.endpoint].get(principal, "deny")
                 status = response.status_code
+                wrong.extend(f"{method} {rule.rule} as {principal}: {problem}"
+                             for problem in header_problems(response, frame_origins))
                 if status >= 500:
                     wrong.append(f"{method} {rule.rule} as {principal}: {status} (a server error)")
                 elif (status in DENIED) != (expected == "deny"):

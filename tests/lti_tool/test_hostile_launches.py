@@ -199,3 +199,98 @@ def test_id_token_of_one_login_with_the_state_of_another(driver: LaunchDriver) -
 def test_request_body_over_the_limit_gets_413(driver: LaunchDriver) -> None:
     response = driver.client.post("/lti/launch", data={"id_token": "x" * 2_000_000, "state": "s"})
     assert response.status_code == 413
+
+
+@dataclass(frozen=True)
+class LoginAttack:
+    """One hostile OIDC login initiation: what it changes, the status expected, words it must say."""
+
+    name: str
+    change: Callable[[dict[str, str]], None]
+    status: int
+    says: str
+
+
+def _login_set(name: str, value: str) -> Callable[[dict[str, str]], None]:
+    return lambda params: params.__setitem__(name, value)
+
+
+def _login_drop(name: str) -> Callable[[dict[str, str]], None]:
+    def change(params: dict[str, str]) -> None:
+        params.pop(name, None)
+
+    return change
+
+
+LOGIN_ATTACKS = [
+    LoginAttack("login without iss", _login_drop("iss"), 400, "iss"),
+    LoginAttack("login from an unknown issuer", _login_set("iss", "https://evil.example"), 400,
+                "not registered"),
+    LoginAttack("login without login_hint", _login_drop("login_hint"), 400, "login_hint"),
+    LoginAttack("login without target_link_uri", _login_drop("target_link_uri"), 400,
+                "target_link_uri"),
+    LoginAttack("target_link_uri on another site",
+                _login_set("target_link_uri", "https://evil.example/lti/launch"), 400, "outside this tool"),
+    LoginAttack("target_link_uri scheme-relative",
+                _login_set("target_link_uri", "//evil.example/lti/launch"), 400, "outside this tool"),
+    LoginAttack("target_link_uri with the tool as user info",
+                _login_set("target_link_uri", "http://localhost@evil.example/lti/launch"), 400,
+                "outside this tool"),
+    LoginAttack("target_link_uri on a look-alike host",
+                _login_set("target_link_uri", "http://localhost.evil.example/lti/launch"), 400,
+                "outside this tool"),
+    LoginAttack("target_link_uri javascript:",
+                _login_set("target_link_uri", "javascript:alert(document.domain)"), 400,
+                "outside this tool"),
+    LoginAttack("target_link_uri on another port",
+                _login_set("target_link_uri", "http://localhost:8081/lti/launch"), 400, "outside this tool"),
+    LoginAttack("unknown client_id", _login_set("client_id", "not-our-client"), 400, "client"),
+    LoginAttack("unknown lti_deployment_id", _login_set("lti_deployment_id", "77"), 403,
+                "l2i platform add"),
+    LoginAttack("markup as lti_storage_target",
+                _login_set("lti_storage_target", "\"><script>alert(1)</script>"), 400,
+                "lti_storage_target"),
+]
+
+
+def _login_params(driver: LaunchDriver) -> dict[str, str]:
+    inst = driver.institution()
+    return {
+        "iss": inst.issuer, "login_hint": driver.user("Learner").sub, "client_id": inst.client_id,
+        "target_link_uri": "http://localhost/lti/launch",
+        "lti_message_hint": driver.link(None).id,
+    }
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("attack", LOGIN_ATTACKS, ids=[a.name for a in LOGIN_ATTACKS])
+def test_login_attack_is_refused_without_trace(
+    attack: LoginAttack, method: str, driver: LaunchDriver, db_session: Session
+) -> None:
+    params = _login_params(driver)
+    attack.change(params)
+    before = _footprint(db_session)
+    if method == "GET":
+        response = driver.client.get("/lti/login", query_string=params)
+    else:
+        response = driver.client.post("/lti/login", data=params)
+    text = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == attack.status, text
+    assert attack.says.lower() in text.lower(), text
+    assert "Location" not in response.headers
+    assert "Traceback" not in text
+    assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("lti1p3-")]
+    assert _footprint(db_session) == before
+
+
+def test_the_untampered_login_is_accepted(driver: LaunchDriver, db_session: Session) -> None:
+    """The login attacks above differ from this accepted login in one parameter each."""
+    before = _footprint(db_session)
+    response = driver.client.get("/lti/login", query_string=_login_params(driver))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(driver.emulator.url)
+    assert _footprint(db_session)["LtiValue"] > before["LtiValue"]
+
+
+def test_count_of_attacks_of_both_kinds() -> None:
+    assert len(ATTACKS) + len(LOGIN_ATTACKS) >= 40
