@@ -54,9 +54,14 @@ def _renumber_attempts(session: Session, keep_id: int, absorb_id: int) -> None:
         select(Attempt.activity_id, func.max(Attempt.number))
         .where(Attempt.learner_id == keep_id).group_by(Attempt.activity_id)
     )}
-    absorbed = session.scalars(select(Attempt).where(
+    absorbed = list(session.scalars(select(Attempt).where(
         Attempt.learner_id == absorb_id, Attempt.activity_id.in_(highest))
-        .order_by(Attempt.activity_id, Attempt.created_at, Attempt.id))
+        .order_by(Attempt.activity_id, Attempt.created_at, Attempt.id)))
+    # (learner, activity, number) is unique: park the absorbed numbers below zero first, or giving
+    # one attempt a number another absorbed attempt still holds would break it mid-flush
+    for attempt in absorbed:
+        attempt.number = -attempt.number
+    session.flush()
     for attempt in absorbed:
         highest[attempt.activity_id] += 1
         attempt.number = highest[attempt.activity_id]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
+from flask import Flask, g, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from lti_tool.lti.errors import LaunchRefused
@@ -27,6 +27,16 @@ def _render(status: int, title: str, message: str, hint: str | None) -> Any:
     return render_template("error.html", title=title, message=message, hint=hint), status
 
 
+def rollback_request_session() -> None:
+    """Roll back this request's database session, so an error page can still read from it."""
+    session = g.get("db_session")
+    if session is not None:
+        try:
+            session.rollback()
+        except SQLAlchemyError:
+            log.exception("could not roll back the request's session")
+
+
 def handle_launch_refused(exc: LaunchRefused) -> Any:
     """Render a refused login or launch."""
     log.info("launch refused (%s): %s", exc.status, exc.message)
@@ -36,6 +46,8 @@ def handle_launch_refused(exc: LaunchRefused) -> Any:
 def handle_http_error(exc: HTTPException) -> Any:
     """Render an HTTP error with its description."""
     status = exc.code or 500
+    if status >= 500:
+        rollback_request_session()   # the page reads the database (who is signed in)
     title, message = http_error_text(status, exc.name, exc.description or "")
     if status == 413:
         message = gettext("The request is larger than this tool accepts.")
@@ -45,6 +57,7 @@ def handle_http_error(exc: HTTPException) -> Any:
 def handle_database_down(exc: OperationalError) -> Any:
     """Answer 503 when the database cannot be reached, instead of a traceback."""
     log.error("database unavailable: %s", exc.orig)
+    rollback_request_session()
     return _render(503, gettext("Temporarily unavailable"),
                    gettext("The tool cannot reach its database just now. Nothing you did was lost."),
                    gettext("Try again in a minute. If it persists, tell the tool's administrator."))

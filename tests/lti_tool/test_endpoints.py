@@ -8,9 +8,13 @@ from pathlib import Path
 from flask import Flask
 
 from lti_tool.app import create_app
+from lti_tool.demo import register_emulator
+from lti_tool.models import PlatformUser
 from lti_tool.settings import Settings
-from lti_tool.web.state import app_state
-from tests.fixtures.lti import LaunchDriver
+from lti_tool.web.auth import current_launch, launch_required
+from lti_tool.web.state import app_state, db
+from tests.fixtures.lti import LaunchDriver, make_settings
+from tests.fixtures.servers import Emulator
 
 
 def test_jwks_is_exactly_a_key_list_with_public_parts(app: Flask) -> None:
@@ -90,3 +94,36 @@ def test_login_without_issuer_or_hint(app: Flask) -> None:
         "target_link_uri": "http://localhost/lti/launch"})
     assert response.status_code == 400
     assert "not registered" in response.get_data(as_text=True)
+
+
+def test_a_server_error_mid_transaction_still_gets_the_tools_page_and_headers(
+    database_url: str, tmp_path: Path, emulator: Emulator,
+) -> None:
+    """A view that fails in the middle of a flush: the error page can still read who is signed in."""
+    application = create_app(make_settings(database_url, tmp_path), TESTING=True)
+    application.config["PROPAGATE_EXCEPTIONS"] = False   # answer as production does
+
+    @application.post("/test-only/clash")
+    @launch_required()
+    def clash() -> str:
+        session = db()
+        launch = current_launch()
+        session.add(PlatformUser(issuer=launch.user.issuer, sub=launch.user.sub))
+        session.flush()   # violates the unique (issuer, sub): IntegrityError, session needs a rollback
+        return "unreachable"
+
+    state = app_state(application)
+    with state.session_factory() as session:
+        register_emulator(session, emulator.config)
+        session.commit()
+    driver = LaunchDriver(application.test_client(), emulator)
+    login = driver.start_login(driver.user("Learner"), driver.link(None))
+    launched = driver.post_launch(driver.authorize(login))
+    token = launched.headers["Location"].split("s=")[1].split("&")[0]
+    csrf = state.tokens.csrf_token(state.tokens.read(token) or "")
+    response = driver.client.post("/test-only/clash", headers={"X-L2I-Session": token, "X-CSRF-Token": csrf})
+    text = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Signed in as" in text and "Traceback" not in text and "IntegrityError" not in text
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+    state.engine.dispose()
