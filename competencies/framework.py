@@ -39,6 +39,8 @@ MAX_IDNUMBER = 100
 MAX_SHORTNAME = 100
 MAX_TEXT = 20_000
 MAX_REPORTED = 20
+MAX_SHOWN = 80
+MAX_CHAIN_SHOWN = 8
 
 FieldPath = tuple[str | int, ...]
 Locate = Callable[[FieldPath], str]
@@ -47,6 +49,7 @@ UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 _IDNUMBER_PATTERN = re.compile(r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$")
 _LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _TAXONOMY_PATTERN = re.compile(r"^[a-z][a-z_-]*$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FrameworkError(ValueError):
@@ -292,6 +295,14 @@ _HEADER_SCHEMA = FrameworkSchema(exclude=("domains",))
 _DOCUMENT_SCHEMA = FrameworkSchema()
 
 
+def shown(value: object) -> str:
+    """Return ``value`` as text for a message, cut to ``MAX_SHOWN`` characters (input can be huge)."""
+    text = str(value)
+    if len(text) <= MAX_SHOWN:
+        return text
+    return f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
 def dotted(path: FieldPath) -> str:
     """Render a field path as ``domains[0].competencies[1].idnumber``."""
     out = ""
@@ -360,6 +371,40 @@ def _check_spec(spec: NodeSpec) -> None:
         raise FrameworkError(error_report(problems))
 
 
+def _strings(value: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
+    """Yield every string inside a loaded document (mappings, lists), with its field path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, child in value.items():
+            yield from _strings(child, (*path, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            yield from _strings(child, (*path, index))
+
+
+def _unicode_problem(text: str) -> str | None:
+    """Say why ``text`` is not storable Unicode (a lone surrogate, e.g. from a JSON escape), else None."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (f"not valid Unicode text: U+{ord(found.group()):04X} is half of a surrogate pair, not a "
+            "character")
+
+
+def _check_unicode(header: Mapping[str, Any], nodes: Sequence[NodeSpec], locate: Locate) -> None:
+    """Refuse text that could not be stored or written out as UTF-8."""
+    for path, text in _strings(header):
+        problem = _unicode_problem(text)
+        if problem:
+            raise FrameworkError(f"{locate(path)}: {problem}")
+    for spec in nodes:
+        for name in ("idnumber", "shortname", "description", "parent", "uuid", "kind"):
+            problem = _unicode_problem(getattr(spec, name) or "")
+            if problem:
+                raise FrameworkError(f"{spec.where}: {name}: {problem}")
+
+
 def _index_specs(specs: Sequence[NodeSpec]) -> dict[str, NodeSpec]:
     by_id: dict[str, NodeSpec] = {}
     for spec in specs:
@@ -369,7 +414,8 @@ def _index_specs(specs: Sequence[NodeSpec]) -> dict[str, NodeSpec]:
         by_id[spec.idnumber] = spec
     for spec in specs:
         if spec.parent is not None and spec.parent not in by_id:
-            raise FrameworkError(f"{spec.where}: the parent {spec.parent} of {spec.idnumber} does not exist")
+            raise FrameworkError(f"{spec.where}: the parent {shown(spec.parent)} of {spec.idnumber} "
+                                 "does not exist")
     return by_id
 
 
@@ -382,6 +428,9 @@ def _depths(specs: Sequence[NodeSpec], by_id: Mapping[str, NodeSpec]) -> dict[st
         while current is not None and current not in depths:
             if current in chain:
                 cycle = [*chain[chain.index(current):], current]
+                if len(cycle) > MAX_CHAIN_SHOWN:
+                    cycle = [*cycle[:MAX_CHAIN_SHOWN // 2], f"... ({len(cycle) - MAX_CHAIN_SHOWN} more)",
+                             *cycle[-MAX_CHAIN_SHOWN // 2:]]
                 raise FrameworkError(f"{by_id[current].where}: cycle in the parent chain: "
                                      + " -> ".join(cycle))
             chain.append(current)
@@ -432,6 +481,7 @@ def assemble_framework(
     if len(nodes) > MAX_NODES:
         raise FrameworkError(f"{source}: {len(nodes)} nodes; at most {MAX_NODES} are accepted")
     data = load_with(_HEADER_SCHEMA, header, locate)
+    _check_unicode(data, nodes, locate)
     scale = _scale_from(data["scale"], locate)
     for spec in nodes:
         _check_spec(spec)
@@ -549,9 +599,17 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, dict[FieldPath, int]]:
 
 
 def check_size(text: str, source: str) -> None:
-    """Refuse a document larger than ``MAX_BYTES``."""
-    if len(text) > MAX_BYTES or len(text.encode("utf-8")) > MAX_BYTES:
-        raise FrameworkError(f"{source}: the document is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    """Refuse a document larger than ``MAX_BYTES``, or text that is not valid Unicode."""
+    too_large = FrameworkError(f"{source}: the document is larger than {MAX_BYTES // (1024 * 1024)} MB")
+    if len(text) > MAX_BYTES:
+        raise too_large
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise FrameworkError(f"{source}:{line}: {_unicode_problem(text[exc.start:exc.end])}") from None
+    if size > MAX_BYTES:
+        raise too_large
 
 
 def framework_from_yaml(text: str, source: str = "<yaml>") -> Framework:
@@ -635,6 +693,24 @@ def framework_to_dict(fw: Framework) -> dict[str, Any]:
     return data
 
 
+class _FrameworkDumper(yaml.SafeDumper):
+    """The YAML writer of :func:`framework_to_yaml`: text with a YAML 1.1 line break is double-quoted.
+
+    PyYAML writes NEL (U+0085) raw inside a single-quoted scalar, where reading folds it into a
+    space; in a double-quoted scalar it is escaped and reads back as it was.
+    """
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_FrameworkDumper.add_representer(str, _represent_text)
+
+
 def framework_to_yaml(fw: Framework) -> str:
     """Return ``fw`` as native YAML text (what :func:`framework_from_yaml` reads)."""
-    return yaml.safe_dump(framework_to_dict(fw), sort_keys=False, allow_unicode=True, width=100)
+    text: str = yaml.dump(framework_to_dict(fw), Dumper=_FrameworkDumper, sort_keys=False,
+                          allow_unicode=True, width=100)
+    return text

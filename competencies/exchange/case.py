@@ -39,6 +39,7 @@ sit at most three levels deep (domain, competency, indicator); an item has one p
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,6 +61,7 @@ from competencies.framework import (
     derived_uuid,
     isoformat_utc,
     load_with,
+    shown,
 )
 
 CASE_VERSION = "1.1"
@@ -352,15 +354,15 @@ class _Importer:
                 continue
             origin = self.index.get(association["origin"]["identifier"])
             if origin is None:
-                raise self.fail(f"unknown node {association['origin']['identifier']} (not a CFItem)",
+                raise self.fail(f"unknown node {shown(association['origin']['identifier'])} (not a CFItem)",
                                 "CFAssociations", k, "originNodeURI", "identifier")
             destination_id = association["destination"]["identifier"]
             destination = self.index.get(destination_id)
             if destination is None and destination_id != self.document["identifier"]:
-                raise self.fail(f"unknown node {destination_id} (neither a CFItem nor the CFDocument)",
+                raise self.fail(f"unknown node {shown(destination_id)} (neither a CFItem nor the CFDocument)",
                                 "CFAssociations", k, "destinationNodeURI", "identifier")
             if origin in found:
-                raise self.fail(f"item {self.idnumber_of(origin)} already has a parent "
+                raise self.fail(f"item {shown(self.idnumber_of(origin))} already has a parent "
                                 f"($.CFAssociations[{found[origin][2]}]); an item has one parent here",
                                 "CFAssociations", k)
             found[origin] = (destination, association["sequence_number"], k)
@@ -370,8 +372,8 @@ class _Importer:
         parents = self.parents()
         for i in range(len(self.items)):
             if i not in parents:
-                raise self.fail(f"item {self.idnumber_of(i)} has no isChildOf association (to its parent "
-                                f"item or to the CFDocument)", "CFItems", i)
+                raise self.fail(f"item {shown(self.idnumber_of(i))} has no isChildOf association (to its "
+                                f"parent item or to the CFDocument)", "CFItems", i)
 
         def order(position: int) -> tuple[float, int]:
             sequence = parents[position][1]
@@ -459,6 +461,9 @@ def _parse_json(text: str, source: str) -> Any:
         raise FrameworkError(f"{source}:{exc.lineno}: not JSON: {exc.msg} (column {exc.colno})") from None
     except RecursionError:
         raise FrameworkError(f"{source}: the JSON is nested too deeply") from None
+    except ValueError:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        raise FrameworkError(f"{source}: a number in the JSON has more than {sys.get_int_max_str_digits()} "
+                             f"digits; no CASE field holds such a number") from None
 
 
 def import_case(data: Any, source: str) -> Framework:

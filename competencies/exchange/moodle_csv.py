@@ -64,6 +64,7 @@ from competencies.framework import (
     check_size,
     dotted,
     isoformat_utc,
+    shown,
 )
 from l2i_db import utcnow
 
@@ -115,20 +116,28 @@ def scale_configuration(scale: Scale) -> str:
 
 def export_moodle_csv(fw: Framework) -> str:
     """Return ``fw`` as the CSV that Moodle 4.5's *Import competency framework* reads."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(MOODLE_HEADERS)
-    writer.writerow([
+    lines = [_csv_line(MOODLE_HEADERS), _csv_line([
         "", fw.idnumber, fw.shortname, fw.description, FORMAT_PLAIN, ",".join(fw.scale.names),
         scale_configuration(fw.scale), "", "", "", "", "", "1",
         ",".join(moodle_taxonomy(term) for term in fw.taxonomies),
-    ])
+    ])]
     for export_id, node in enumerate(fw.nodes, 1):
-        writer.writerow([
+        lines.append(_csv_line([
             node.parent or "", node.idnumber, node.shortname, node.description, FORMAT_PLAIN, "", "",
             "", "0", "null", "", str(export_id), "", "",
-        ])
-    return out.getvalue()
+        ]))
+    return "".join(lines)
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    """Return one CSV line ending in LF, quoting every cell that holds a CR or an LF.
+
+    Python's writer quotes only the characters of its line terminator, so with an LF one a cell
+    holding a lone CR would be written bare and read back as the end of the line.
+    """
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(cells)
+    return out.getvalue().removesuffix("\r\n") + "\n"
 
 
 def _is_true(value: str) -> bool:
@@ -166,7 +175,7 @@ def _read_rows(text: str, source: str) -> list[tuple[int, list[str]]]:
 def _header_problem(header: Sequence[str]) -> str:
     for column, (found, expected) in enumerate(zip(header, MOODLE_HEADERS, strict=False), 1):
         if found != expected:
-            return f"column {column} is {found!r}, expected {expected!r}"
+            return f"column {column} is {shown(found)!r}, expected {expected!r}"
     return f"{len(header)} columns, expected {len(MOODLE_HEADERS)}"
 
 
@@ -183,7 +192,7 @@ def _proficient_from(config: str, count: int, where: str) -> int:
                f'[{{"scaleid":"1"}},{{"id":3,"scaledefault":1,"proficient":1}}]')
     try:
         parsed = json.loads(config)
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or an integer longer than Python converts
         raise FrameworkError(problem) from None
     if (not isinstance(parsed, list) or not parsed or not isinstance(parsed[0], dict)
             or "scaleid" not in parsed[0] or not all(isinstance(e, dict) for e in parsed[1:])):
@@ -192,10 +201,10 @@ def _proficient_from(config: str, count: int, where: str) -> int:
     for entry in parsed[1:]:
         try:
             value = int(entry["id"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: 1e999 is infinite
             raise FrameworkError(problem) from None
         if not 1 <= value <= count:
-            raise FrameworkError(f"{where}: Scale configuration: value {value} is not one of the "
+            raise FrameworkError(f"{where}: Scale configuration: value {shown(value)} is not one of the "
                                  f"{count} scale values")
         if entry.get("proficient"):
             proficient.append(value)
@@ -216,7 +225,8 @@ def _scale_dict(names: list[str], proficient: int, base: Framework | None) -> di
 
 def _check_format(row: Sequence[str], where: str) -> None:
     if row[DESCRIPTION_FORMAT] not in DESCRIPTION_FORMATS:
-        raise FrameworkError(f"{where}: Description format: {row[DESCRIPTION_FORMAT]!r} is not 0, 1, 2 or 4")
+        raise FrameworkError(f"{where}: Description format: {shown(row[DESCRIPTION_FORMAT])!r} is not "
+                             "0, 1, 2 or 4")
 
 
 def _framework_row(rows: Sequence[tuple[int, list[str]]], source: str) -> tuple[int, list[str]]:
@@ -238,7 +248,7 @@ def _node_specs(rows: Sequence[tuple[int, list[str]]], scale_values: str, source
         _check_format(row, where)
         if row[SCALE_VALUES] and row[SCALE_VALUES] != scale_values:
             raise FrameworkError(f"{where}: Scale values: a competency with its own scale; a framework "
-                                 f"has one scale ({scale_values})")
+                                 f"has one scale ({shown(scale_values)})")
         specs.append(NodeSpec(idnumber=row[IDNUMBER], shortname=row[SHORTNAME],
                               description=row[DESCRIPTION], parent=row[PARENT] or None, where=where))
     return specs

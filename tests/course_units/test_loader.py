@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from course_units.loader import (
     Problems,
     YamlDocument,
     load_catalog,
+    read_yaml,
     validate_document,
 )
 from course_units.schemas import UnitSchema, schema_for_kind
@@ -620,3 +622,29 @@ def test_any_value_anywhere_is_reported_not_crashed_on(
     validated = validate_document(document, schema, problems)
     assert (validated.data is None) == bool(problems.items)
     assert all(p.line == 1 and p.message for p in problems.items)
+
+
+# ---------------------------------------------------------------------------------------------
+# Any bytes in a content file give problems, never a crash
+
+yaml_tokens = st.sampled_from([
+    "kind: quiz\n", "id: ", "title: {en: ", "}", "{", "[", "]", "- ", "  ", "\n", ":", "&a ", "*a",
+    "!!python/object:os.system ", "!!binary ", "? [a]\n: b\n", "\ufeff", "\t", "'", '"', "\\x", "\\ud800",
+    "%YAML 1.1\n", "---\n", "...\n", "#", "1e999", "0x", "2026-13-45", "<<: *a\n", "\r", "\x00", "\x85",
+])
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=st.binary(max_size=200) | st.lists(yaml_tokens, max_size=40).map("".join).map(
+    lambda text: text.encode("utf-8", "surrogatepass")) | st.text(max_size=200).map(str.encode))
+def test_any_bytes_in_a_yaml_file_are_read_or_reported(raw: bytes) -> None:
+    """Any bytes in a content file (bad UTF-8, tags, aliases, merge keys, BOMs, NULs): read, or reported."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "unit.yaml")
+        path.write_bytes(raw)
+        problems = Problems()
+        document = read_yaml(path, problems)
+    assert (document is None) == bool(problems.items)
+    assert all(p.message and p.path == path for p in problems.items)
+    if document is not None:
+        assert isinstance(document.data, dict) and document.line_of(("no", "such", "path")) >= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -9,7 +10,9 @@ import uuid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from competencies.framework import load_framework
 from course_units.loader import load_catalog
+from lti_tool.tracking import language_tag
 from xapi import events
 from xapi import vocabulary as x
 from xapi.events import Scene
@@ -111,3 +114,34 @@ def test_a_statement_without_a_course_has_only_the_programme_as_grouping() -> No
 def test_activity_names_carry_every_language() -> None:
     ref = ActivityRef("urn:x", x.TYPE_MODULE, lang({"en": "Unit", "sl": "Enota", "sv": ""}))
     assert dict(ref.name) == {"en": "Unit", "sl": "Enota"}
+
+
+# --- whatever the LMS sends: course title, platform name, ids, locale -------------------------
+
+lms_text = st.text(max_size=40) | st.sampled_from(["", " ", "\x00", "\u202e", "x" * 5_000, "\U0001d518nit"])
+lms_locale = st.none() | st.text(max_size=12) | st.sampled_from(
+    ["en_US", "sl", "pt-BR", "zh-Hant-TW", "en-", "-en", "x" * 40, "de_DE@euro", " sv "])
+
+
+@settings(max_examples=120, deadline=None)
+@given(title=st.none() | lms_text, platform=lms_text, context_id=st.none() | lms_text, locale=lms_locale,
+       context_key=st.none() | st.integers(1, 2**31), competency=lms_text.filter(bool))
+def test_any_lms_supplied_text_gives_valid_statements(
+    title: str | None, platform: str, context_id: str | None, locale: str | None, context_key: int | None,
+    competency: str,
+) -> None:
+    """Course titles, platform names, context ids and locales come from the LMS: the statements stay valid."""
+    actor = ActorRef(key="4f1c", home_page=BASE, form="account", email=None)
+    where = Scene(base_url=BASE, actor=actor, platform_name=platform, issuer="https://lms.example",
+                  context_key=context_key, lti_context_id=context_id, course_title=title,
+                  language=language_tag(locale))
+    unit = CATALOG.units[0]
+    quiz = next(a for a in unit.activities if a.kind == "quiz")
+    node = load_framework().competencies()[0]
+    named = dataclasses.replace(node, shortname=competency)
+    for statement in (events.launched(where, unit, None, NOW), events.launched(where, None, None, NOW),
+                      events.experienced_page(where, unit, unit.pages[0], NOW),
+                      events.graded_attempt(where, unit, quiz, 0.5, passed=True, duration=None, now=NOW),
+                      events.mastered_competency(where, named, 3, 4, unit, NOW)):
+        assert statement_problems(statement) == [], (statement.get("context"), statement["object"])
+        json.dumps(statement, ensure_ascii=False).encode("utf-8")
