@@ -10,13 +10,15 @@ even if two arrive out of order; open work posts ``PendingManual`` when handed i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from course_units.attempts import attempts_of, best_score
@@ -97,15 +99,40 @@ def queue_score(session: Session, attempt: Attempt, activity: Activity) -> bool:
     return enqueue(session, [envelope], check=score_problems) == 1
 
 
+def advisory_lock_key(name: str) -> int:
+    """Return a PostgreSQL advisory lock key (a signed 64-bit integer) for ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def lock_for_transaction(session: Session, name: str) -> None:
+    """Hold a lock on ``name`` until ``session``'s transaction ends (PostgreSQL; a no-op elsewhere).
+
+    Outbox workers sharing a PostgreSQL database use it so that only one of them at a time looks
+    for a course's gradebook column and creates it when missing: two at once would both find
+    none and create two.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_lock_key(name)})
+
+
+def _no_lock(_name: str) -> None:
+    """Take no lock (a sender used outside a worker's transaction)."""
+
+
 @dataclass(frozen=True)
 class ScoreSender:
-    """Posts queued scores to one platform, one score per call."""
+    """Posts queued scores to one platform, one score per call.
+
+    ``lock`` names what is about to be found or created on the platform (a course's column for an
+    activity) and returns once this worker may do so; the worker's next commit releases it.
+    """
 
     name: str
     access: PlatformAccess
     key: SigningKey | None
     grades: GradeService
     batch_size: int | None = 1
+    lock: Callable[[str], None] = _no_lock
 
     def send(self, bodies: Sequence[str]) -> SendResult:
         """Post each score (the courier gives one at a time) and say what the platform answered."""
@@ -114,8 +141,7 @@ class ScoreSender:
         for body in bodies:
             message = json.loads(body)
             try:
-                line_item = message.get("line_item") or self.grades.line_item_for(
-                    self.access, self.key, message["lineitems"], message["item"])
+                line_item = message.get("line_item") or self._course_column(self.key, message)
                 self.grades.post_score(self.access, self.key, line_item, message["score"])
             except ServiceError as exc:
                 if exc.status == 401:
@@ -123,13 +149,23 @@ class ScoreSender:
                 return SendResult(Verdict.RETRY if exc.retryable else Verdict.REFUSED, str(exc))
         return SendResult(Verdict.ACCEPTED)
 
+    def _course_column(self, key: SigningKey, message: Mapping[str, Any]) -> str:
+        """Find (or create) the activity's column in the course, one worker at a time."""
+        item = message["item"]
+        self.lock(f"l2i-line-item {message['lineitems']} {item['resourceId']} {item['tag']}")
+        return self.grades.line_item_for(self.access, key, message["lineitems"], item)
+
 
 def score_senders(session: Session, grades: GradeService) -> dict[str, Sender]:
-    """Return a score sender for every enabled platform, by outbox destination."""
+    """Return a score sender for every enabled platform, by outbox destination.
+
+    The senders lock through ``session``, the worker's own, which commits after each score.
+    """
     key_row = find_signing_key(session)
     key = SigningKey(key_row.kid, key_row.private_key_pem) if key_row else None
     senders: dict[str, Sender] = {}
     for platform in session.scalars(select(Platform).where(Platform.disabled_at.is_(None))):
         name = ags_destination(platform.id)
-        senders[name] = ScoreSender(name, platform_access(platform), key, grades)
+        senders[name] = ScoreSender(name, platform_access(platform), key, grades,
+                                    lock=partial(lock_for_transaction, session))
     return senders

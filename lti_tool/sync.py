@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
@@ -26,6 +28,19 @@ from lti_tool.models import (
 )
 
 MAX_TEXT = 255
+RowT = TypeVar("RowT", Context, ResourceLink)
+
+
+def insert_once(session: Session, model: type[RowT], **key: Any) -> RowT:
+    """Insert the row with this unique ``key`` unless it exists; return the row.
+
+    Learners entering a new course at the same moment each try to create its rows: the insert
+    does nothing for all but the first (waiting for it to commit), and each reads the one row.
+    """
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**key).on_conflict_do_nothing(index_elements=list(key)))
+    found: RowT = session.scalars(select(model).filter_by(**key)).one()
+    return found
 
 
 @dataclass(frozen=True)
@@ -112,8 +127,7 @@ def sync_context(session: Session, deployment: Deployment, claims: Mapping[str, 
         select(Context).where(Context.deployment_id == deployment.id, Context.context_id == context_id)
     ).first()
     if context is None:
-        context = Context(deployment_id=deployment.id, context_id=context_id)
-        session.add(context)
+        context = insert_once(session, Context, deployment_id=deployment.id, context_id=context_id)
     context.title = _text(claim.get("title")) or context.title
     context.label = _text(claim.get("label")) or context.label
     types = claim.get("type")
@@ -157,8 +171,7 @@ def sync_resource_link(
         )
     ).first()
     if link is None:
-        link = ResourceLink(deployment_id=deployment.id, link_id=link_id)
-        session.add(link)
+        link = insert_once(session, ResourceLink, deployment_id=deployment.id, link_id=link_id)
     link.context_id = context.id if context else None
     link.title = _text(claim.get("title")) or link.title
     link.custom = custom

@@ -22,6 +22,8 @@ from typing import Protocol
 
 import requests
 from requests.adapters import HTTPAdapter
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
@@ -31,6 +33,8 @@ from xapi.outbox import Backoff, Claimed, claim_due, due_destinations, mark_dead
 log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 500
+# The longest wait between two tries while the database cannot be reached.
+DATABASE_RETRY_MAX_SECONDS = 30.0
 # Statuses that say the destination is misconfigured or busy, not that the statement is wrong.
 RETRY_STATUSES = frozenset({401, 403, 404, 405, 408, 425, 429})
 SessionFactory = Callable[[], AbstractContextManager[Session]]
@@ -116,6 +120,16 @@ class LrsClient:
     def close(self) -> None:
         """Close the kept-alive connections."""
         self.http.close()
+
+
+def database_unreachable(exc: DBAPIError) -> bool:
+    """Return whether ``exc`` says the database cannot be reached (down, restarting, connection lost)."""
+    return exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))
+
+
+def _first_line(error: BaseException | None) -> str:
+    text = str(error).strip() if error is not None else ""
+    return (text.splitlines()[0] if text else type(error).__name__)[:MAX_REASON_CHARS]
 
 
 def _root_cause(exc: BaseException) -> str:
@@ -220,15 +234,46 @@ class Courier:
         return report
 
     def run(self, stop: threading.Event, idle_seconds: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, resting ``idle_seconds`` whenever nothing was due."""
+        """Deliver until ``stop`` is set, resting ``idle_seconds`` whenever nothing was due.
+
+        A database that cannot be reached (restarting, say) is reported in one line per try, and
+        tried again after a wait that doubles up to :data:`DATABASE_RETRY_MAX_SECONDS`; a batch
+        whose settling it interrupted is sent again once its lease runs out (the LRS keeps one
+        statement per id).
+        """
+        failures = 0
         while not stop.is_set():
             try:
+                if failures:
+                    self._check_database()
+                    log.warning("outbox worker %s: the database is reachable again after %d failed "
+                                "tries; delivering", self.owner, failures)
+                    failures = 0
                 report = self.deliver_due(stop)
-            except Exception:  # the database may be restarting: log, wait and carry on
-                log.exception("outbox pass failed; retrying in %s s", idle_seconds)
-                report = DeliveryReport()
+            except Exception as exc:
+                failures = self._rest_after(exc, failures, stop, idle_seconds)
+                continue
             if report.settled == 0 or report.failed_destinations:
                 stop.wait(idle_seconds)
+
+    def _check_database(self) -> None:
+        """Ask the database for nothing; raise as the pass would if it cannot be reached."""
+        with self.sessions() as session:
+            session.execute(text("SELECT 1"))
+
+    def _rest_after(self, exc: Exception, failures: int, stop: threading.Event,
+                    idle_seconds: float) -> int:
+        """Log a failed pass and wait before the next; return how many passes in a row found no database."""
+        if not (isinstance(exc, DBAPIError) and database_unreachable(exc)):
+            log.error("outbox pass failed; retrying in %s s", idle_seconds, exc_info=exc)
+            stop.wait(idle_seconds)
+            return failures
+        failures += 1
+        wait = min(DATABASE_RETRY_MAX_SECONDS, idle_seconds * 2 ** min(failures - 1, 16))
+        log.error("outbox worker %s: the database is unreachable (%s); retrying in %.1f s",
+                  self.owner, _first_line(exc.orig), wait)
+        stop.wait(wait)
+        return failures
 
     def _deliver(self, session: Session, target: Sender, claimed: Sequence[Claimed],
                  report: DeliveryReport) -> bool:
