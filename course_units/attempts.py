@@ -8,12 +8,14 @@ keeps what the learner saw, so an edit to an activity never orphans earlier atte
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from course_units.content import Activity
 from course_units.i18n import N_, Message, ReadableError
@@ -88,10 +90,22 @@ def open_draft(attempts: Sequence[Attempt]) -> Attempt | None:
     return next((a for a in attempts if a.is_draft), None)
 
 
+def _one_start_at_a_time(session: Session, learner_id: int, activity_id: str) -> None:
+    """Hold a lock on (learner, activity) until the transaction ends (PostgreSQL; a no-op elsewhere)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:learner, :activity)"),
+                        {"learner": learner_id, "activity": zlib.crc32(activity_id.encode()) - 2**31})
+
+
 def start_attempt(
     session: Session, learner_id: int, unit_id: str, activity: Activity, where: Where,
 ) -> Attempt:
-    """Return the learner's draft for ``activity``, starting one if the retry policy allows it."""
+    """Return the learner's draft for ``activity``, starting one if the retry policy allows it.
+
+    Two requests at once (a double click on "Start") return the same draft: on PostgreSQL the
+    second looks for a draft only once the first has committed. (SQLite runs one writer at a time.)
+    """
+    _one_start_at_a_time(session, learner_id, activity.id)
     attempts = attempts_of(session, learner_id, activity.id)
     draft = open_draft(attempts)
     if draft is not None:
@@ -131,15 +145,20 @@ def _require_draft(attempt: Attempt) -> None:
                                             "Start a new attempt if you have one left.")))
 
 
-def _close_draft(session: Session, attempt: Attempt, status: AttemptStatus) -> None:
-    """Move the attempt out of draft atomically: of two racing submissions, only one wins."""
+def _close_draft(session: Session, attempt: Attempt, status: AttemptStatus, **values: Any) -> None:
+    """Move the attempt out of draft atomically with ``values``: of two racing submissions, one wins.
+
+    One UPDATE stores it all, and the object takes the stored values as they are (no second UPDATE).
+    """
+    values["status"] = status.value
     closed = session.execute(
         update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.DRAFT.value)
-        .values(status=status.value).execution_options(synchronize_session=False)
+        .values(**values).execution_options(synchronize_session=False)
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise AttemptClosedError(Message(N_("This attempt was already submitted, so it cannot change.")))
-    attempt.status = status.value
+    for key, value in values.items():
+        set_committed_value(attempt, key, value)
 
 
 def _refresh_version(attempt: Attempt, activity: Activity) -> None:
@@ -163,30 +182,23 @@ def submit_quiz(session: Session, attempt: Attempt, activity: Activity, answers:
     """Score a quiz attempt on the server and close it. Raises AnswerError for answers that don't fit."""
     _require_draft(attempt)
     result = score_quiz(activity, answers)
-    _close_draft(session, attempt, AttemptStatus.GRADED)
     when = at or utcnow()
-    _refresh_version(attempt, activity)
-    attempt.answers = dict(answers)
-    attempt.score = result.score
-    attempt.result = {
-        "items": {i.item_id: {"score": i.score, "correct": i.correct} for i in result.items},
-        "competencies": result.competency_scores,
-        "passed": result.passed,
-    }
-    attempt.saved_at = attempt.submitted_at = attempt.graded_at = when
-    session.flush()
+    _close_draft(  # a draft begun before the activity was edited is scored on the new version
+        session, attempt, AttemptStatus.GRADED, activity_version=activity.version, answers=dict(answers),
+        score=result.score, result={
+            "items": {i.item_id: {"score": i.score, "correct": i.correct} for i in result.items},
+            "competencies": result.competency_scores,
+            "passed": result.passed,
+        }, saved_at=when, submitted_at=when, graded_at=when)
     return result
 
 
 def submit_open(session: Session, attempt: Attempt, activity: Activity, answer: Any,
                 at: dt.datetime | None = None) -> Attempt:
     """Hand in a reflection or lab canvas for a trainer to assess; checks are the caller's."""
-    _close_draft(session, attempt, AttemptStatus.SUBMITTED)
     when = at or utcnow()
-    _refresh_version(attempt, activity)
-    attempt.answers = answer
-    attempt.saved_at = attempt.submitted_at = when
-    session.flush()
+    _close_draft(session, attempt, AttemptStatus.SUBMITTED, activity_version=activity.version,
+                 answers=answer, saved_at=when, submitted_at=when)
     return attempt
 
 
