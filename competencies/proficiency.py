@@ -12,7 +12,7 @@ The rule (see ``docs/proficiency.md``):
    replaces it or the trainer clears it. The computed score stays visible beside it.
 
 Updating is incremental: new evidence for one learner recomputes only that learner's affected
-competencies, reading their evidence rows through an index. Nobody else is touched.
+competencies, reading their evidence rows through an index in one query. Nobody else is touched.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from competencies.models import Evidence, EvidenceKind, Proficiency, ProficiencyChange
 from l2i_db import utcnow
@@ -139,13 +140,27 @@ def compute_standing(points: Sequence[EvidencePoint], rule: ProficiencyRule) -> 
 
 def read_evidence_points(session: Session, learner_id: int, competency_id: str) -> list[EvidencePoint]:
     """Return one learner's evidence for one competency, oldest first (an indexed read)."""
+    return read_evidence_timelines(session, learner_id, [competency_id])[competency_id]
+
+
+def read_evidence_timelines(session: Session, learner_id: int,
+                            competency_ids: Iterable[str]) -> dict[str, list[EvidencePoint]]:
+    """Return one learner's evidence for each of ``competency_ids``, oldest first, in one indexed read."""
+    timelines: dict[str, list[EvidencePoint]] = {c: [] for c in sorted(set(competency_ids))}
+    if not timelines:
+        return timelines
     rows = session.execute(
-        select(Evidence.kind, Evidence.score, Evidence.weight, Evidence.level,
+        select(Evidence.competency_id, Evidence.kind, Evidence.score, Evidence.weight, Evidence.level,
                Evidence.activity_id, Evidence.rated_by_id)
-        .where(Evidence.learner_id == learner_id, Evidence.competency_id == competency_id)
-        .order_by(Evidence.id)
+        .where(Evidence.learner_id == learner_id, Evidence.competency_id.in_(list(timelines)))
+        .order_by(Evidence.competency_id, Evidence.id)
     )
-    return [EvidencePoint(*row) for row in rows]
+    for competency_id, *point in rows:
+        timelines[competency_id].append(EvidencePoint(*point))
+    return timelines
+
+
+_STANDING_COLUMNS = ("score", "level", "sources", "overridden", "updated_at")
 
 
 def _changed(row: Proficiency, standing: Standing) -> bool:
@@ -162,19 +177,24 @@ def update_proficiency(
     evidence_id: int | None = None,
     at: dt.datetime | None = None,
 ) -> dict[str, Proficiency]:
-    """Recompute one learner's standing in ``competency_ids`` and record each change in the history."""
+    """Recompute one learner's standing in ``competency_ids`` and record each change in the history.
+
+    Reads the evidence of all of them in one query and writes the history in one INSERT, so the
+    cost of a submission hardly grows with the number of competencies it gives evidence for.
+    """
     when = at or utcnow()
-    wanted = sorted(set(competency_ids))
+    timelines = read_evidence_timelines(session, learner_id, competency_ids)
     existing = {
         row.competency_id: row
         for row in session.scalars(
             select(Proficiency).where(Proficiency.learner_id == learner_id,
-                                      Proficiency.competency_id.in_(wanted))
+                                      Proficiency.competency_id.in_(list(timelines)))
         )
-    }
+    } if timelines else {}
     updated: dict[str, Proficiency] = {}
-    for competency_id in wanted:
-        standing = compute_standing(read_evidence_points(session, learner_id, competency_id), rule)
+    history: list[dict[str, object]] = []
+    for competency_id, timeline in timelines.items():
+        standing = compute_standing(timeline, rule)
         row = existing.get(competency_id)
         if row is None:
             row = Proficiency(learner_id=learner_id, competency_id=competency_id, sources=0,
@@ -183,13 +203,15 @@ def update_proficiency(
         if _changed(row, standing) or row.id is None:
             row.score, row.level = standing.score, standing.level
             row.sources, row.overridden, row.updated_at = standing.sources, standing.overridden, when
-            session.add(ProficiencyChange(
-                learner_id=learner_id, competency_id=competency_id, score=standing.score,
-                level=standing.level, sources=standing.sources, overridden=standing.overridden,
-                evidence_id=evidence_id, at=when,
-            ))
+            for column in _STANDING_COLUMNS:  # every changed row sets the same columns: one executemany
+                flag_modified(row, column)
+            history.append({"learner_id": learner_id, "competency_id": competency_id,
+                            "score": standing.score, "level": standing.level, "sources": standing.sources,
+                            "overridden": standing.overridden, "evidence_id": evidence_id, "at": when})
         updated[competency_id] = row
     session.flush()
+    if history:
+        session.execute(insert(ProficiencyChange).execution_options(render_nulls=True), history)
     return updated
 
 

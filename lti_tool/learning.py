@@ -25,7 +25,7 @@ from course_units.attempts import (
 )
 from course_units.content import Activity, Unit
 from course_units.models import Attempt, UnitCompletion
-from course_units.progress import check_completion, unit_progress
+from course_units.progress import check_completion, rule_met, unit_progress
 from course_units.scoring import QuizResult, RubricResult, check_open_answer
 from l2i_db import utcnow
 from lti_tool.grades import queue_score
@@ -101,6 +101,21 @@ def _reached(session: Session, tracker: Tracker, attempt: Attempt,
     return {competency_id: after[competency_id] or 0 for competency_id in reached}
 
 
+def _complete(session: Session, unit: Unit, learner_id: int,
+              tracker: Tracker | None) -> tuple[UnitCompletion | None, int]:
+    """Record the unit's completion if its rule now holds; with a tracker, also say how far the learner is.
+
+    With a tracker the learner's work in the unit is read once for both (the common case, a unit
+    not yet complete, then needs no completion queries); without one, the percentage is 0.
+    """
+    if tracker is None:
+        return check_completion(session, unit, learner_id), 0
+    progress = unit_progress(session, unit, learner_id)
+    if progress.completed_at is not None or not rule_met(unit, progress.attempts):
+        return None, progress.percent
+    return check_completion(session, unit, learner_id), 100  # None here: another request completed it
+
+
 def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
                  answers: Mapping[str, Any], rule: ProficiencyRule,
                  tracker: Tracker | None = None) -> tuple[Outcome, QuizResult]:
@@ -112,13 +127,12 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
     before = _levels_before(session, tracker, attempt, activity)
     result = submit_quiz(session, attempt, activity, answers)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
-    completion = check_completion(session, unit, attempt.learner_id)
+    completion, percent = _complete(session, unit, attempt.learner_id, tracker)
     queue_score(session, attempt, activity)
     if tracker is not None:
         reached = _reached(session, tracker, attempt, before)
         now, duration = attempt.graded_at or attempt.created_at, _duration(attempt)
         passed = None if activity.pass_score is None else result.passed
-        percent = unit_progress(session, unit, attempt.learner_id).percent
 
         def build(scene: Scene) -> list[Statement]:
             return [
@@ -143,12 +157,11 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
     if problems:
         raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
-    completion = check_completion(session, unit, attempt.learner_id)
-    queue_score(session, attempt, activity)
     tracker = _active(tracker)
+    completion, percent = _complete(session, unit, attempt.learner_id, tracker)
+    queue_score(session, attempt, activity)
     if tracker is not None:
         now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
-        percent = unit_progress(session, unit, attempt.learner_id).percent
 
         def build(scene: Scene) -> list[Statement]:
             return [
