@@ -37,9 +37,9 @@ def default_bind(settings: Settings) -> str:
     return f"0.0.0.0:{port}"
 
 
-def run_gunicorn(settings: Settings, *, bind: str | None, workers: int | None) -> None:
-    """Serve the tool with gunicorn until stopped."""
-    options = {
+def gunicorn_options(settings: Settings, *, bind: str | None, workers: int | None) -> dict[str, Any]:
+    """Return the gunicorn settings ``l2i serve`` runs with (bench/launch.py serves its naive tool alike)."""
+    return {
         "bind": bind or default_bind(settings),
         "workers": workers or (multiprocessing.cpu_count() * 2 + 1),
         "worker_class": "sync",
@@ -54,4 +54,8 @@ def run_gunicorn(settings: Settings, *, bind: str | None, workers: int | None) -
         # one host would share $XDG_RUNTIME_DIR/gunicorn.ctl.
         "control_socket_disable": True,
     }
-    ToolApplication(settings, options).run()
+
+
+def run_gunicorn(settings: Settings, *, bind: str | None, workers: int | None) -> None:
+    """Serve the tool with gunicorn until stopped."""
+    ToolApplication(settings, gunicorn_options(settings, bind=bind, workers=workers)).run()

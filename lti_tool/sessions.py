@@ -15,12 +15,18 @@ import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from l2i_db import utcnow
 from lti_tool.models import ToolSession
 from lti_tool.principal import Launch
 from lti_tool.sync import SyncedLaunch
+
+# Every request of a session reads its user, platform, course and link: load them with the session.
+SESSION_ROWS = (
+    joinedload(ToolSession.user), joinedload(ToolSession.platform), joinedload(ToolSession.context),
+    joinedload(ToolSession.resource_link),
+)
 
 
 class SessionTokens:
@@ -79,8 +85,8 @@ def create_tool_session(
 
 
 def find_launch(session: Session, session_id: str) -> Launch | None:
-    """Return the launch for an unexpired tool session, or None."""
-    row = session.get(ToolSession, session_id)
+    """Return the launch for an unexpired tool session, or None (one query, its rows joined in)."""
+    row = session.get(ToolSession, session_id, options=SESSION_ROWS)
     if row is None or row.expires_at <= utcnow():
         return None
     return Launch(

@@ -28,17 +28,20 @@ from lti_tool.models import (
 )
 
 MAX_TEXT = 255
-RowT = TypeVar("RowT", Context, ResourceLink)
+RowT = TypeVar("RowT", Context, ResourceLink, Membership, PlatformUser)
 
 
-def insert_once(session: Session, model: type[RowT], **key: Any) -> RowT:
-    """Insert the row with this unique ``key`` unless it exists; return the row.
+def insert_once(session: Session, model: type[RowT], values: Mapping[str, Any] | None = None, /,
+                **key: Any) -> RowT:
+    """Insert the row with this unique ``key`` (and other ``values``) unless it exists; return the row.
 
-    Learners entering a new course at the same moment each try to create its rows: the insert
+    Learners entering a new course at the same moment each try to create its rows, and two first
+    launches of one person (a double click, two tabs) both try to create the person: the insert
     does nothing for all but the first (waiting for it to commit), and each reads the one row.
     """
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(**key).on_conflict_do_nothing(index_elements=list(key)))
+    statement = insert(model).values(**key, **(values or {}))
+    session.execute(statement.on_conflict_do_nothing(index_elements=list(key)))
     found: RowT = session.scalars(select(model).filter_by(**key)).one()
     return found
 
@@ -102,8 +105,9 @@ def sync_user(session: Session, issuer: str, claims: Mapping[str, Any]) -> Platf
         learner = Learner()
         session.add(learner)
         session.flush()
-        user = PlatformUser(issuer=issuer, sub=sub, learner_id=learner.id)
-        session.add(user)
+        user = insert_once(session, PlatformUser, {"learner_id": learner.id}, issuer=issuer, sub=sub)
+        if user.learner_id != learner.id:  # a launch at the same time created the user first
+            session.delete(learner)
     for field in ("name", "given_name", "family_name"):
         value = _text(claims.get(field))
         if value is not None:
@@ -145,8 +149,7 @@ def sync_membership(
         select(Membership).where(Membership.user_id == user.id, Membership.context_id == context.id)
     ).first()
     if membership is None:
-        membership = Membership(user_id=user.id, context_id=context.id)
-        session.add(membership)
+        membership = insert_once(session, Membership, user_id=user.id, context_id=context.id)
     membership.roles = list(roles)
     membership.studies = v.ROLE_LEARNER in roles
     session.flush()

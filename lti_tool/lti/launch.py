@@ -30,6 +30,7 @@ from pylti1p3.exception import LtiException
 from lti_tool import vocabulary as v
 from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.keysets import KeySetCache
+from lti_tool.lti.storage import DatabaseLaunchDataStorage
 
 MAX_ID_TOKEN_BYTES = 64 * 1024
 CLOCK_LEEWAY = 30
@@ -239,20 +240,33 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return str(self._jwt["body"]["nonce"])
 
     def validate_state(self) -> ToolMessageLaunch:
-        """Check that the state came back to the browser that started the login."""
+        """Check that the state came back to the browser that started the login (its cookie).
+
+        pylti1p3 would first look for a "state valid" mark its own ``save_launch_data`` leaves
+        for re-validating a launch; this tool leaves none (the nonce is spent), so only the
+        cookie can vouch for the state.
+        """
         state = self._get_request_param("state")
         if not state or len(state) > 255:
             raise LaunchRefused("The launch has no valid state parameter.")
-        try:
-            super().validate_state()
-        except LtiException as exc:
+        if self._cookie_service.get_cookie(state) != state:
             if self._state_verified_by_platform and self.platform_storage() is not None:
                 return self  # the caller checked the platform's copy of the state instead
             raise StateMismatch(
                 "This launch does not match a login started in this browser (state mismatch).",
                 hint="Launch again from the LMS. If it keeps failing, the browser may be "
                 "blocking the tool's cookie: open the activity in a new window.",
-            ) from exc
+            )
+        return self
+
+    def save_launch_data(self) -> ToolMessageLaunch:
+        """Keep a deep-linking launch's claims for its picker; other launches keep none.
+
+        Everything after a resource-link launch reads the rows it synced, never its claims,
+        and a spent nonce makes a "state valid" mark (pylti1p3's re-validation) useless.
+        """
+        if self._jwt["body"].get(v.CLAIM_MESSAGE_TYPE) == v.MESSAGE_DEEP_LINKING:
+            self._session_service.save_launch_data(self._launch_id, self._jwt["body"])
         return self
 
     def validate_jwt_format(self) -> ToolMessageLaunch:
@@ -292,6 +306,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         nonce = self._jwt["body"].get("nonce")
         if not isinstance(nonce, str) or not nonce or len(nonce) > 255:
             raise LaunchRefused("The id_token has no valid nonce.")
+        self._prefetch_login_values(nonce)
         if not self._session_service.check_nonce(nonce):
             raise LaunchRefused(
                 "This id_token's nonce was not issued by this tool or has already been used "
@@ -307,6 +322,14 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                 hint="Launch again from the LMS.",
             )
         return self
+
+    def _prefetch_login_values(self, nonce: str) -> None:
+        """Read the login's nonce and state parameters with one query (the storage keeps them)."""
+        storage = self._session_service.data_storage
+        state = self._get_request_param("state")
+        if isinstance(storage, DatabaseLaunchDataStorage) and state:
+            service = self._session_service
+            storage.prefetch([service._get_key("nonce", nonce), service._get_key(state)])
 
     def validate_jwt_signature(self) -> ToolMessageLaunch:
         """Verify the signature and the time and audience claims."""

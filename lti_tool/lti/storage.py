@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
-from sqlalchemy import delete
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.sql.expression import Executable
 
 from l2i_db import utcnow
 from lti_tool.models import LtiValue
@@ -20,7 +24,8 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
     """Keeps OIDC state, issued nonces and validated launches in the ``lti_value`` table.
 
     Writes go through the caller's session and are committed with the launch, so a
-    refused launch leaves nothing behind.
+    refused launch leaves nothing behind. Each write is one upsert; values a launch reads
+    together can be fetched with one query first (:meth:`prefetch`).
     """
 
     _session_cookie_name = ""
@@ -28,6 +33,7 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
     def __init__(self, session: Session) -> None:
         super().__init__()
         self._session = session
+        self._fetched: dict[str, LtiValue | None] = {}
 
     def get_session_cookie_name(self) -> str | None:
         """Return None: values are keyed by state and nonce, not by a browser session id."""
@@ -37,19 +43,30 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
         """Report that each value carries its own expiry."""
         return True
 
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Read the values stored under ``keys`` with one query; reading them afterwards costs none."""
+        wanted = {self._prepare_key(key) for key in keys} - self._fetched.keys()
+        if not wanted:
+            return
+        rows = self._session.scalars(select(LtiValue).where(LtiValue.key.in_(wanted)))
+        found = {row.key: row for row in rows}
+        self._fetched.update({key: found.get(key) for key in wanted})
+
     def get_value(self, key: str) -> Any:
         """Return the unexpired value stored under ``key``, or None."""
-        row = self._session.get(LtiValue, self._prepare_key(key))
+        prepared = self._prepare_key(key)
+        row = self._fetched[prepared] if prepared in self._fetched else self._session.get(LtiValue, prepared)
         if row is None or row.expires_at <= utcnow():
             return None
         return row.value
 
     def set_value(self, key: str, value: Any, exp: int | None = None) -> None:
-        """Store ``value`` under ``key`` for ``exp`` seconds."""
+        """Store ``value`` under ``key`` for ``exp`` seconds (one upsert)."""
         lifetime = exp if exp is not None else DEFAULT_LIFETIME
         expires_at = utcnow() + dt.timedelta(seconds=min(lifetime, 86400))
-        self._session.merge(LtiValue(key=self._prepare_key(key), value=value, expires_at=expires_at))
-        self._session.flush()
+        prepared = self._prepare_key(key)
+        self._session.execute(upsert_value(self._session, prepared, value, expires_at))
+        self._forget(prepared)
 
     def check_value(self, key: str) -> bool:
         """Return whether an unexpired value is stored under ``key``."""
@@ -57,7 +74,27 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
 
     def remove_value(self, key: str) -> None:
         """Delete the value stored under ``key``."""
-        self._session.execute(delete(LtiValue).where(LtiValue.key == self._prepare_key(key)))
+        prepared = self._prepare_key(key)
+        self._session.execute(delete(LtiValue).where(LtiValue.key == prepared))
+        self._forget(prepared)
+
+    def _forget(self, key: str) -> None:
+        """Drop what this storage or the session hold of ``key``: the database has changed it."""
+        self._fetched.pop(key, None)
+        held = self._session.identity_map.get(identity_key(LtiValue, key))
+        if held is not None:
+            self._session.expire(held)
+
+
+def upsert_value(session: Session, key: str, value: Any, expires_at: dt.datetime) -> Executable:
+    """Return the statement that stores ``value`` under ``key``, replacing what was there."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(LtiValue).values(key=key, value=value, expires_at=expires_at)
+    return statement.on_conflict_do_update(
+        index_elements=[LtiValue.key],
+        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+    )
 
 
 def consume_nonce(session: Session, nonce: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from pylti1p3.deployment import Deployment as LtiDeployment
@@ -11,7 +12,44 @@ from sqlalchemy.orm import Session
 
 from lti_tool import keys, platforms
 from lti_tool.lti.errors import LaunchRefused
-from lti_tool.models import Platform
+from lti_tool.models import Deployment, Platform
+
+
+@lru_cache(maxsize=8)
+def public_key_pem(private_key_pem: str) -> str:
+    """Return the public half of a private key in PEM form, once per key and process.
+
+    Loading an RSA private key checks it and costs tens of milliseconds; a login and a launch
+    each build a registration, so the answer is kept (keyed by the private key itself, so a
+    rotated key gets its own entry).
+    """
+    return keys.SigningKey(kid="", private_key_pem=private_key_pem).public_key_pem
+
+
+class ToolRegistration(Registration):
+    """A registration whose tool key pair is read from the database only when something signs.
+
+    A login or a launch never uses the tool's keys; a deep-linking response or a service
+    token request does, and gets the current signing key, created if there is none.
+    """
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+        self._signing_key: keys.SigningKey | None = None
+
+    def _key(self) -> keys.SigningKey:
+        if self._signing_key is None:
+            self._signing_key = keys.ensure_signing_key(self._session)
+        return self._signing_key
+
+    def get_tool_private_key(self) -> str:
+        """Return the current signing key's private half (PEM)."""
+        return self._key().private_key_pem
+
+    def get_tool_public_key(self) -> str:
+        """Return the current signing key's public half (PEM); pylti1p3 derives the kid from it."""
+        return public_key_pem(self._key().private_key_pem)
 
 
 def _add_command(issuer: str, client_id: str) -> str:
@@ -33,6 +71,10 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         super().__init__()
         self._session = session
         self.platform: Platform | None = None
+        # A login or a launch asks for the same platform and deployment several times
+        # (pylti1p3's checks, then the tool's own): each is read once per request.
+        self._platforms: dict[tuple[str, str | None], Platform] = {}
+        self._deployments: dict[tuple[int, str], Deployment | None] = {}
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         """Return False: any issuer may have several registrations."""
@@ -56,6 +98,19 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
 
     def find_platform(self, iss: str, client_id: str | None) -> Platform:
         """Return the enabled platform for ``iss``/``client_id`` or raise :class:`LaunchRefused`."""
+        found = self._platforms.get((iss, client_id))
+        if found is None:
+            found = self._platforms[(iss, client_id)] = self._read_platform(iss, client_id)
+        return found
+
+    def find_deployment_row(self, platform: Platform, deployment_id: str) -> Deployment | None:
+        """Return ``deployment_id`` of ``platform`` (read once per request), or None."""
+        key = (platform.id, deployment_id)
+        if key not in self._deployments:
+            self._deployments[key] = platforms.find_deployment(self._session, platform, deployment_id)
+        return self._deployments[key]
+
+    def _read_platform(self, iss: str, client_id: str | None) -> Platform:
         if client_id:
             platform = platforms.find_platform(self._session, iss, client_id)
             if platform is None:
@@ -92,8 +147,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         return platform
 
     def _build_registration(self, platform: Platform) -> Registration:
-        signing_key = keys.ensure_signing_key(self._session)
-        registration = Registration()
+        registration = ToolRegistration(self._session)
         registration.set_issuer(platform.issuer)
         registration.set_client_id(platform.client_id)
         registration.set_auth_login_url(platform.auth_login_url)
@@ -101,8 +155,6 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         registration.set_key_set_url(platform.key_set_url)
         if platform.auth_audience:
             registration.set_auth_audience(platform.auth_audience)
-        registration.set_tool_private_key(signing_key.private_key_pem)
-        registration.set_tool_public_key(signing_key.public_key_pem)  # pylti1p3 derives the kid
         return registration
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
@@ -114,7 +166,7 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
     ) -> LtiDeployment | None:
         """Find ``deployment_id`` of the registration, or raise with how to add it."""
         platform = self.find_platform(iss, client_id)
-        deployment = platforms.find_deployment(self._session, platform, deployment_id)
+        deployment = self.find_deployment_row(platform, deployment_id)
         if deployment is None:
             raise LaunchRefused(
                 f"Unknown deployment: deployment_id {deployment_id!r} of platform "
