@@ -68,20 +68,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from proficiency import percentile  # bench/ is on sys.path as a script
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
+from xapi_delivery import fresh_database
 
 from l2i_db import create_db_engine, create_session_factory
 from lms_emulator import vocabulary as lms_v
 from lms_emulator.app import create_emulator_app
 from lms_emulator.platform import EmulatorConfig, Institution, ResourceLink, User, default_seed
 from lti_tool.demo import register_emulator
-from lti_tool.migrate import upgrade_database
 from lti_tool.models import ToolSession
 from lti_tool.server import gunicorn_options
 from lti_tool.settings import Settings
@@ -438,28 +437,6 @@ def write_naive_registration(folder: Path, institution: Institution) -> Path:
     return path
 
 
-@contextmanager
-def fresh_database(database_url: str | None, folder: Path) -> Iterator[str]:
-    """Yield the URL of an empty, migrated database: a SQLite file, or a new PostgreSQL database."""
-    if database_url is None:
-        url = f"sqlite:///{folder / 'bench.sqlite3'}"
-        upgrade_database(url)
-        yield url
-        return
-    given = make_url(database_url)
-    admin = given.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    name = f"l2i_bench_launch_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = given.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
-        upgrade_database(url)
-        yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def print_server_error(name: str, log: Path) -> None:
     """Print the end of the last traceback in a server's log, down to its exception (the errors' cause)."""
     lines = log.read_text(errors="replace").splitlines()
@@ -573,7 +550,7 @@ def run(options: argparse.Namespace, folder: Path) -> None:
     config = default_seed(f"http://127.0.0.1:{lms_port}", tool_url, 1)
     platform = BenchPlatform(config.institutions[0], options.learners)
     with ExitStack() as stack:
-        url = stack.enter_context(fresh_database(options.database_url, folder))
+        url = stack.enter_context(fresh_database(options.database_url, folder, "l2i_bench_launch"))
         database = register(url, config)
         emulator = multiprocessing.get_context("fork").Process(
             target=serve_emulator, args=(config, lms_port), daemon=True)

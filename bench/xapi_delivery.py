@@ -186,8 +186,11 @@ def seed(factory: sessionmaker[Session], learners: int) -> list[Subject]:
 
 
 @contextmanager
-def fresh_database(database_url: str | None, folder: Path) -> Iterator[str]:
-    """Yield the URL of an empty, migrated database: a SQLite file, or a new PostgreSQL database."""
+def fresh_database(database_url: str | None, folder: Path, prefix: str = "l2i_bench_xapi") -> Iterator[str]:
+    """Yield the URL of an empty, migrated database: a SQLite file, or a new PostgreSQL database.
+
+    The PostgreSQL database is named ``<prefix>_<random>`` and dropped afterwards.
+    """
     if database_url is None:
         url = f"sqlite:///{folder / 'bench.sqlite3'}"
         upgrade_database(url)
@@ -195,11 +198,11 @@ def fresh_database(database_url: str | None, folder: Path) -> Iterator[str]:
         return
     given = make_url(database_url)
     admin = given.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    name = f"l2i_bench_xapi_{secrets.token_hex(4)}"
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        url = given.set(database=name).render_as_string(hide_password=False)
+        url = given.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
         upgrade_database(url)
         yield url
     finally:
