@@ -8,12 +8,11 @@ keeps what the learner saw, so an edit to an activity never orphans earlier atte
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +21,7 @@ from course_units.i18n import N_, Message, ReadableError
 from course_units.models import Attempt, AttemptStatus
 from course_units.scoring import QuizResult, RubricResult, score_quiz, score_rubric
 from l2i_db import utcnow
+from l2i_db.dialect import lock_for_transaction
 
 MAX_FEEDBACK_CHARS = 10_000
 
@@ -90,13 +90,6 @@ def open_draft(attempts: Sequence[Attempt]) -> Attempt | None:
     return next((a for a in attempts if a.is_draft), None)
 
 
-def _one_start_at_a_time(session: Session, learner_id: int, activity_id: str) -> None:
-    """Hold a lock on (learner, activity) until the transaction ends (PostgreSQL; a no-op elsewhere)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:learner, :activity)"),
-                        {"learner": learner_id, "activity": zlib.crc32(activity_id.encode()) - 2**31})
-
-
 def start_attempt(
     session: Session, learner_id: int, unit_id: str, activity: Activity, where: Where,
 ) -> Attempt:
@@ -105,7 +98,7 @@ def start_attempt(
     Two requests at once (a double click on "Start") return the same draft: on PostgreSQL the
     second looks for a draft only once the first has committed. (SQLite runs one writer at a time.)
     """
-    _one_start_at_a_time(session, learner_id, activity.id)
+    lock_for_transaction(session, f"l2i-start {learner_id} {activity.id}")
     attempts = attempts_of(session, learner_id, activity.id)
     draft = open_draft(attempts)
     if draft is not None:

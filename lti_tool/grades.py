@@ -10,7 +10,6 @@ even if two arrive out of order; open work posts ``PendingManual`` when handed i
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from course_units.attempts import attempts_of, best_score
@@ -26,6 +25,7 @@ from course_units.content import Activity
 from course_units.models import Attempt
 from course_units.text import localise
 from l2i_db import utcnow
+from l2i_db.dialect import lock_for_transaction
 from lti_tool import vocabulary as v
 from lti_tool.keys import SigningKey, find_signing_key
 from lti_tool.models import Platform, PlatformUser, ResourceLink
@@ -97,22 +97,6 @@ def queue_score(session: Session, attempt: Attempt, activity: Activity) -> bool:
     }
     envelope = Envelope(ags_destination(platform.id), message, attempt.learner_id)
     return enqueue(session, [envelope], check=score_problems) == 1
-
-
-def advisory_lock_key(name: str) -> int:
-    """Return a PostgreSQL advisory lock key (a signed 64-bit integer) for ``name``."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def lock_for_transaction(session: Session, name: str) -> None:
-    """Hold a lock on ``name`` until ``session``'s transaction ends (PostgreSQL; a no-op elsewhere).
-
-    Outbox workers sharing a PostgreSQL database use it so that only one of them at a time looks
-    for a course's gradebook column and creates it when missing: two at once would both find
-    none and create two.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_lock_key(name)})
 
 
 def _no_lock(_name: str) -> None:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from l2i_db import utcnow
+from l2i_db.dialect import insert_for
 from lti_tool import vocabulary as v
 from lti_tool.models import (
     Context,
@@ -39,8 +38,7 @@ def insert_once(session: Session, model: type[RowT], values: Mapping[str, Any] |
     launches of one person (a double click, two tabs) both try to create the person: the insert
     does nothing for all but the first (waiting for it to commit), and each reads the one row.
     """
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**key, **(values or {}))
+    statement = insert_for(session, model).values(**key, **(values or {}))
     session.execute(statement.on_conflict_do_nothing(index_elements=list(key)))
     found: RowT = session.scalars(select(model).filter_by(**key)).one()
     return found

@@ -8,12 +8,12 @@ from typing import Any
 
 from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.expression import Executable
 
 from l2i_db import utcnow
+from l2i_db.dialect import insert_for
 from lti_tool.models import LtiValue
 
 DEFAULT_LIFETIME = 600
@@ -88,13 +88,12 @@ class DatabaseLaunchDataStorage(LaunchDataStorage[Any]):
 
 def upsert_value(session: Session, key: str, value: Any, expires_at: dt.datetime) -> Executable:
     """Return the statement that stores ``value`` under ``key``, replacing what was there."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(LtiValue).values(key=key, value=value, expires_at=expires_at)
-    return statement.on_conflict_do_update(
+    statement = insert_for(session, LtiValue).values(key=key, value=value, expires_at=expires_at)
+    upsert: Executable = statement.on_conflict_do_update(
         index_elements=[LtiValue.key],
         set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
     )
+    return upsert
 
 
 def consume_nonce(session: Session, nonce: str) -> bool:
