@@ -27,7 +27,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -53,7 +52,6 @@ from lms_emulator.platform import EmulatorConfig, Institution, User
 from lms_emulator.server import RunningEmulator, start_emulator
 from lti_tool.demo import DemoServers, register_emulator
 from lti_tool.grades import ags_destination
-from lti_tool.migrate import upgrade_database
 from lti_tool.models import Context, Membership, Platform, PlatformUser, ResourceLink
 from lti_tool.settings import load_settings
 from tests.e2e.support import (
@@ -65,7 +63,7 @@ from tests.e2e.support import (
     parse_page,
 )
 from tests.e2e.test_serve import L2I, START_TIMEOUT, STOP_TIMEOUT, Served, l2i_env
-from tests.fixtures.database import PG_ADMIN_URL, pg_available
+from tests.fixtures.database import new_pg_database
 from tests.fixtures.lrs import LrsProxy
 from tests.fixtures.servers import free_port
 from tests.lti_tool.test_learning_flow import csrf_of, right_answers
@@ -143,27 +141,6 @@ class Learner:
     csrf: str = ""
 
 
-@contextmanager
-def fresh_pg_database() -> Iterator[str]:
-    """A new, migrated database on the shared PostgreSQL server; dropped on exit."""
-    if not pg_available():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432; start it to run this test")
-    name = f"l2i_test_conc_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        upgrade_database(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n"), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def enrol_learners(institution: Institution, count: int) -> list[User]:
     """Add ``count`` learners to the institution and its course; return them.
 
@@ -229,7 +206,7 @@ def open_stack(tmp_path: Path, **lrs: str) -> Iterator[StackParts]:
     tool_url = f"http://127.0.0.1:{port}"
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    with fresh_pg_database() as database_url:
+    with new_pg_database("l2i_test_conc") as database_url:
         lms = start_emulator(tool_url, institutions=1)
         try:
             register(database_url, lms.config)
