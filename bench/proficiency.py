@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, text
 
-from competencies.evidence import Origin, record_attempt_evidence
+from competencies.evidence import Origin, write_attempt_evidence
 from competencies.models import Evidence
 from competencies.proficiency import ProficiencyRule, recompute_learner
 from l2i_db import Base, create_db_engine, create_session_factory, utcnow
@@ -90,7 +90,7 @@ def run(database_url: str, learners: int, rows: int) -> None:
         def incremental() -> None:
             with factory() as session:
                 chosen = rng.sample(COMPETENCIES, 5)
-                record_attempt_evidence(
+                write_attempt_evidence(
                     session, learner_id=heavy, activity_id="u1-quiz", attempt_id=None,
                     competency_scores={c: rng.random() for c in chosen}, weights=dict.fromkeys(chosen, 1.0),
                     origin=Origin(), rule=RULE)

@@ -16,9 +16,9 @@ Then learners who already have evidence hand in one more quiz each, and the run 
 * the domain call alone (``hand_in_quiz`` and the commit), to show what the web adds;
 * the naive way, the same domain call with what the engine does incrementally or in batches
   done plainly: every competency the learner has evidence for recomputed from all of it
-  (instead of the quiz's five to seven), and each evidence row flushed and each outbox row
-  inserted on its own (instead of one flush and one multi-row INSERT); both swaps separately,
-  then together.
+  (instead of the quiz's five to seven), and each evidence row and each outbox row inserted on
+  its own (instead of one multi-row INSERT for the evidence and one for the statements and the
+  score); both swaps separately, then together.
 
 Each way is timed (wall clock and this process's CPU, which on SQLite is all of the work) in
 turns with the others, so that the load of a shared machine weighs on all of them alike.
@@ -54,13 +54,13 @@ from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import MultiDict
 
-from competencies.evidence import record_attempt_evidence
 from competencies.models import Evidence, Proficiency, ProficiencyChange
 from competencies.proficiency import (
     EvidencePoint,
     ProficiencyRule,
+    StandingsUpdate,
     compute_standing,
-    update_proficiency,
+    update_standings,
 )
 from course_units.attempts import Where, start_attempt
 from course_units.content import Activity, Catalog, Unit
@@ -384,22 +384,23 @@ def _hand_in(session: Session, unit: Unit, quiz: Activity, attempt: Attempt,
 
 def _recompute_everything(session: Session, learner_id: int, competency_ids: Iterable[str],
                           rule: ProficiencyRule, *, evidence_id: int | None = None,
-                          at: dt.datetime | None = None) -> dict[str, Proficiency]:
+                          at: dt.datetime | None = None) -> StandingsUpdate:
     """Naive: recompute every competency the learner has evidence for, from all of it."""
     del competency_ids
     everything = session.scalars(select(Evidence.competency_id).where(Evidence.learner_id == learner_id)
                                  .distinct())
-    return update_proficiency(session, learner_id, list(everything), rule, evidence_id=evidence_id, at=at)
+    return update_standings(session, learner_id, list(everything), rule, evidence_id=evidence_id, at=at)
 
 
-def _evidence_row_by_row(session: Session, **kwargs: Any) -> list[Evidence]:
-    """Naive: the engine's evidence, each row inserted and flushed on its own."""
-    def add_one_by_one(rows: Iterable[Any]) -> None:
-        for row in rows:
-            session.add(row)
-            session.flush()
-    with mock.patch.object(session, "add_all", add_one_by_one):
-        return record_attempt_evidence(session, **kwargs)
+def _insert_row_by_row(session: Session, rows: Iterable[Mapping[str, Any]]) -> list[Evidence]:
+    """Naive: each evidence row inserted and flushed on its own."""
+    inserted = []
+    for row in rows:
+        evidence = Evidence(**row)
+        session.add(evidence)
+        session.flush()
+        inserted.append(evidence)
+    return inserted
 
 
 def _enqueue_row_by_row(session: Session, envelopes: Iterable[outbox.Envelope], *,
@@ -418,11 +419,10 @@ def naive(recompute: bool, row_by_row: bool) -> Iterator[None]:
     """Swap the engine's incremental update and/or batched inserts for the naive ones."""
     with contextlib.ExitStack() as stack:
         if recompute:
-            stack.enter_context(mock.patch("competencies.evidence.update_proficiency", _recompute_everything))
+            stack.enter_context(mock.patch("competencies.evidence.update_standings", _recompute_everything))
         if row_by_row:
-            stack.enter_context(mock.patch.object(learning, "record_attempt_evidence", _evidence_row_by_row))
-            stack.enter_context(mock.patch("lti_tool.tracking.enqueue", _enqueue_row_by_row))
-            stack.enter_context(mock.patch("lti_tool.grades.enqueue", _enqueue_row_by_row))
+            stack.enter_context(mock.patch("competencies.evidence.insert_evidence", _insert_row_by_row))
+            stack.enter_context(mock.patch.object(learning, "enqueue", _enqueue_row_by_row))
         yield
 
 

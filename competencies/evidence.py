@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from competencies.models import Evidence, EvidenceKind
-from competencies.proficiency import ProficiencyRule, update_proficiency
+from competencies.proficiency import ProficiencyRule, update_proficiency, update_standings
 from course_units.i18n import N_, Message, ReadableError
 from l2i_db import utcnow
 
@@ -33,7 +34,30 @@ class EvidenceError(ReadableError):
     """A rating or override that cannot be recorded; the message says why."""
 
 
-def record_attempt_evidence(
+@dataclass(frozen=True)
+class AttemptEvidence:
+    """A graded attempt's evidence rows (in competency order) and what they did to the learner's levels."""
+
+    rows: list[Evidence]
+    levels_before: dict[str, int | None]
+    levels_after: dict[str, int | None]
+
+
+_INSERT_EVIDENCE = insert(Evidence).returning(Evidence)  # built once: rows and their objects back in one go
+
+
+def insert_evidence(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[Evidence]:
+    """Insert evidence rows in one statement; return them as the session's objects, in the given order.
+
+    ``rows`` must name different competencies (one attempt's evidence), which puts them back in order.
+    """
+    if not rows:
+        return []
+    inserted = {row.competency_id: row for row in session.scalars(_INSERT_EVIDENCE, rows)}
+    return [inserted[row["competency_id"]] for row in rows]
+
+
+def write_attempt_evidence(
     session: Session,
     *,
     learner_id: int,
@@ -44,25 +68,26 @@ def record_attempt_evidence(
     origin: Origin,
     rule: ProficiencyRule,
     at: dt.datetime | None = None,
-) -> list[Evidence]:
-    """Write one row per competency a graded attempt gives evidence for, then update proficiency."""
+) -> AttemptEvidence:
+    """Write one row per competency a graded attempt gives evidence for, then update proficiency.
+
+    Returns the rows, and the learner's level in each of their competencies before and after.
+    """
     when = at or utcnow()
-    rows = [
-        Evidence(
-            learner_id=learner_id, competency_id=competency_id, kind=EvidenceKind.ATTEMPT.value,
-            score=round(min(max(score, 0.0), 1.0), 4), weight=weights[competency_id],
-            activity_id=activity_id, attempt_id=attempt_id, platform_id=origin.platform_id,
-            context_id=origin.context_id, created_at=when,
-        )
+    values = [
+        {"learner_id": learner_id, "competency_id": competency_id, "kind": EvidenceKind.ATTEMPT.value,
+         "score": round(min(max(score, 0.0), 1.0), 4), "weight": weights[competency_id],
+         "activity_id": activity_id, "attempt_id": attempt_id, "platform_id": origin.platform_id,
+         "context_id": origin.context_id, "created_at": when}
         for competency_id, score in sorted(competency_scores.items())
         if weights.get(competency_id, 0) > 0
     ]
-    session.add_all(rows)
-    session.flush()
-    if rows:
-        update_proficiency(session, learner_id, [r.competency_id for r in rows], rule,
-                           evidence_id=rows[-1].id, at=when)
-    return rows
+    rows = insert_evidence(session, values)
+    if not rows:
+        return AttemptEvidence(rows, {}, {})
+    update = update_standings(session, learner_id, [r.competency_id for r in rows], rule,
+                              evidence_id=rows[-1].id, at=when)
+    return AttemptEvidence(rows, update.levels_before, update.levels_after)
 
 
 def _clean_note(note: str | None) -> str | None:

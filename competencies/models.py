@@ -67,6 +67,8 @@ class Proficiency(Base):
     __table_args__ = (
         UniqueConstraint("learner_id", "competency_id"),
         Index("ix_proficiency_competency_level", "competency_id", "level"),
+        # The dashboards count a cohort's levels from this index alone (no table read).
+        Index("ix_proficiency_learner_level", "learner_id", "competency_id", "level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,7 +85,11 @@ class ProficiencyChange(Base):
     """The history of a learner's proficiency, one row per change, for trends."""
 
     __tablename__ = "proficiency_history"
-    __table_args__ = (Index("ix_history_learner_competency", "learner_id", "competency_id", "at"),)
+    __table_args__ = (
+        Index("ix_history_learner_competency", "learner_id", "competency_id", "at"),
+        # When each pair first reached a level (the dashboards' trend), from the index alone.
+        Index("ix_history_learner_level", "learner_id", "competency_id", "level", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id", ondelete="CASCADE"))

@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import set_committed_value
 
 from competencies.models import Evidence, EvidenceKind, Proficiency, ProficiencyChange
 from l2i_db import utcnow
@@ -143,29 +143,130 @@ def read_evidence_points(session: Session, learner_id: int, competency_id: str) 
     return read_evidence_timelines(session, learner_id, [competency_id])[competency_id]
 
 
+# The statements of a submission, built once per process: building one costs more than running it.
+_TIMELINES = (
+    select(Evidence.competency_id, Evidence.kind, Evidence.score, Evidence.weight, Evidence.level,
+           Evidence.activity_id, Evidence.rated_by_id)
+    .where(Evidence.learner_id == bindparam("learner_id"),
+           Evidence.competency_id.in_(bindparam("competency_ids", expanding=True)))
+    .order_by(Evidence.competency_id, Evidence.id)
+)
+_STANDINGS = select(Proficiency).where(
+    Proficiency.learner_id == bindparam("learner_id"),
+    Proficiency.competency_id.in_(bindparam("competency_ids", expanding=True)))
+_STANDING_COLUMNS = ("score", "level", "sources", "overridden", "updated_at")
+_PROFICIENCY = cast(Table, Proficiency.__table__)
+# Every changed standing sets the same columns, so all of them go in one executemany.
+_UPDATE_STANDING = (
+    update(_PROFICIENCY).where(_PROFICIENCY.c.id == bindparam("row_id"))
+    .values({column: bindparam(f"new_{column}") for column in _STANDING_COLUMNS})
+)
+_RECORD_CHANGES = insert(cast(Table, ProficiencyChange.__table__))
+_INSERT_STANDINGS = insert(Proficiency).returning(Proficiency)
+
+
 def read_evidence_timelines(session: Session, learner_id: int,
                             competency_ids: Iterable[str]) -> dict[str, list[EvidencePoint]]:
     """Return one learner's evidence for each of ``competency_ids``, oldest first, in one indexed read."""
     timelines: dict[str, list[EvidencePoint]] = {c: [] for c in sorted(set(competency_ids))}
     if not timelines:
         return timelines
-    rows = session.execute(
-        select(Evidence.competency_id, Evidence.kind, Evidence.score, Evidence.weight, Evidence.level,
-               Evidence.activity_id, Evidence.rated_by_id)
-        .where(Evidence.learner_id == learner_id, Evidence.competency_id.in_(list(timelines)))
-        .order_by(Evidence.competency_id, Evidence.id)
-    )
+    rows = session.execute(_TIMELINES, {"learner_id": learner_id, "competency_ids": list(timelines)})
     for competency_id, *point in rows:
         timelines[competency_id].append(EvidencePoint(*point))
     return timelines
 
 
-_STANDING_COLUMNS = ("score", "level", "sources", "overridden", "updated_at")
-
-
 def _changed(row: Proficiency, standing: Standing) -> bool:
     return (row.score, row.level, row.sources, row.overridden) != (
         standing.score, standing.level, standing.sources, standing.overridden)
+
+
+def _standing_values(standing: Standing, when: dt.datetime) -> dict[str, object]:
+    return dict(zip(_STANDING_COLUMNS, (standing.score, standing.level, standing.sources,
+                                        standing.overridden, when), strict=True))
+
+
+def _insert_standings(session: Session, learner_id: int, standings: Mapping[str, Standing],
+                      when: dt.datetime) -> dict[str, Proficiency]:
+    """Insert a learner's first standings in some competencies in one statement; return their objects."""
+    if not standings:
+        return {}
+    rows = [{"learner_id": learner_id, "competency_id": competency_id, **_standing_values(standing, when)}
+            for competency_id, standing in standings.items()]
+    return {row.competency_id: row for row in session.scalars(_INSERT_STANDINGS, rows)}
+
+
+def _update_standings(session: Session, changes: Sequence[tuple[Proficiency, Standing]],
+                      when: dt.datetime) -> None:
+    """Store changed standings in one UPDATE executemany; each object takes the stored values as they are."""
+    if not changes:
+        return
+    updates: list[dict[str, object]] = []
+    for row, standing in changes:
+        values = _standing_values(standing, when)
+        updates.append({"row_id": row.id, **{f"new_{column}": value for column, value in values.items()}})
+        for column, value in values.items():
+            set_committed_value(row, column, value)
+    session.execute(_UPDATE_STANDING, updates)
+
+
+def _record_changes(session: Session, learner_id: int, standings: Mapping[str, Standing],
+                    evidence_id: int | None, when: dt.datetime) -> None:
+    """Add the changed standings to the learner's history, in one INSERT."""
+    if standings:
+        session.execute(_RECORD_CHANGES, [
+            {"learner_id": learner_id, "competency_id": competency_id, "score": standing.score,
+             "level": standing.level, "sources": standing.sources, "overridden": standing.overridden,
+             "evidence_id": evidence_id, "at": when}
+            for competency_id, standing in standings.items()])
+
+
+@dataclass(frozen=True)
+class StandingsUpdate:
+    """What an update of one learner's standings did: each row as it is now, and each level before."""
+
+    rows: dict[str, Proficiency]
+    levels_before: dict[str, int | None]
+
+    @property
+    def levels_after(self) -> dict[str, int | None]:
+        """Each updated competency's level now (None: no level yet)."""
+        return {competency_id: row.level for competency_id, row in self.rows.items()}
+
+
+def update_standings(
+    session: Session,
+    learner_id: int,
+    competency_ids: Iterable[str],
+    rule: ProficiencyRule,
+    *,
+    evidence_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> StandingsUpdate:
+    """Recompute one learner's standing in ``competency_ids`` and record each change in the history.
+
+    Reads the evidence of all of them in one query and writes the history in one INSERT, so the
+    cost of a submission hardly grows with the number of competencies it gives evidence for.
+    The levels before the update come from the rows it reads anyway.
+    """
+    when = at or utcnow()
+    timelines = read_evidence_timelines(session, learner_id, competency_ids)
+    wanted = {"learner_id": learner_id, "competency_ids": list(timelines)}
+    existing = {row.competency_id: row for row in session.scalars(_STANDINGS, wanted)} if timelines else {}
+    before = {competency_id: row.level if (row := existing.get(competency_id)) else None
+              for competency_id in timelines}
+    standings = {competency_id: compute_standing(points, rule) for competency_id, points in timelines.items()}
+    changed = [competency_id for competency_id, standing in standings.items()
+               if competency_id not in existing or _changed(existing[competency_id], standing)]
+    session.flush()
+    created = _insert_standings(session, learner_id,
+                                {c: standings[c] for c in changed if c not in existing}, when)
+    _update_standings(session, [(existing[c], standings[c]) for c in changed if c in existing], when)
+    _record_changes(session, learner_id, {c: standings[c] for c in changed}, evidence_id, when)
+    updated = {competency_id: existing.get(competency_id) or created[competency_id]
+               for competency_id in timelines}
+    return StandingsUpdate(updated, before)
 
 
 def update_proficiency(
@@ -177,42 +278,8 @@ def update_proficiency(
     evidence_id: int | None = None,
     at: dt.datetime | None = None,
 ) -> dict[str, Proficiency]:
-    """Recompute one learner's standing in ``competency_ids`` and record each change in the history.
-
-    Reads the evidence of all of them in one query and writes the history in one INSERT, so the
-    cost of a submission hardly grows with the number of competencies it gives evidence for.
-    """
-    when = at or utcnow()
-    timelines = read_evidence_timelines(session, learner_id, competency_ids)
-    existing = {
-        row.competency_id: row
-        for row in session.scalars(
-            select(Proficiency).where(Proficiency.learner_id == learner_id,
-                                      Proficiency.competency_id.in_(list(timelines)))
-        )
-    } if timelines else {}
-    updated: dict[str, Proficiency] = {}
-    history: list[dict[str, object]] = []
-    for competency_id, timeline in timelines.items():
-        standing = compute_standing(timeline, rule)
-        row = existing.get(competency_id)
-        if row is None:
-            row = Proficiency(learner_id=learner_id, competency_id=competency_id, sources=0,
-                              overridden=False)
-            session.add(row)
-        if _changed(row, standing) or row.id is None:
-            row.score, row.level = standing.score, standing.level
-            row.sources, row.overridden, row.updated_at = standing.sources, standing.overridden, when
-            for column in _STANDING_COLUMNS:  # every changed row sets the same columns: one executemany
-                flag_modified(row, column)
-            history.append({"learner_id": learner_id, "competency_id": competency_id,
-                            "score": standing.score, "level": standing.level, "sources": standing.sources,
-                            "overridden": standing.overridden, "evidence_id": evidence_id, "at": when})
-        updated[competency_id] = row
-    session.flush()
-    if history:
-        session.execute(insert(ProficiencyChange).execution_options(render_nulls=True), history)
-    return updated
+    """Recompute one learner's standing in ``competency_ids`` (:func:`update_standings`); return the rows."""
+    return update_standings(session, learner_id, competency_ids, rule, evidence_id=evidence_id, at=at).rows
 
 
 def recompute_learner(

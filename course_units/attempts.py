@@ -8,11 +8,12 @@ keeps what the learner saw, so an edit to an activity never orphans earlier atte
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, Update, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -59,12 +60,17 @@ class Where:
     resource_link_id: int | None = None
 
 
+_ATTEMPTS_AT = (  # built once: building a statement costs more than running it
+    select(Attempt).where(Attempt.learner_id == bindparam("learner_id"),
+                          Attempt.activity_id == bindparam("activity_id"))
+    .order_by(Attempt.number)
+)
+_ATTEMPT = cast(Table, Attempt.__table__)
+
+
 def attempts_of(session: Session, learner_id: int, activity_id: str) -> list[Attempt]:
     """Return a learner's attempts at an activity, oldest first."""
-    return list(session.scalars(
-        select(Attempt).where(Attempt.learner_id == learner_id, Attempt.activity_id == activity_id)
-        .order_by(Attempt.number)
-    ))
+    return list(session.scalars(_ATTEMPTS_AT, {"learner_id": learner_id, "activity_id": activity_id}))
 
 
 def handed_in(attempts: Sequence[Attempt]) -> list[Attempt]:
@@ -144,14 +150,21 @@ def _close_draft(session: Session, attempt: Attempt, status: AttemptStatus, **va
     One UPDATE stores it all, and the object takes the stored values as they are (no second UPDATE).
     """
     values["status"] = status.value
-    closed = session.execute(
-        update(Attempt).where(Attempt.id == attempt.id, Attempt.status == AttemptStatus.DRAFT.value)
-        .values(**values).execution_options(synchronize_session=False)
-    )
+    closed = session.execute(_closing(tuple(values)), {"attempt_id": attempt.id,
+                                                       **{f"new_{k}": v for k, v in values.items()}})
     if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise AttemptClosedError(Message(N_("This attempt was already submitted, so it cannot change.")))
     for key, value in values.items():
         set_committed_value(attempt, key, value)
+
+
+@functools.lru_cache(maxsize=16)
+def _closing(columns: tuple[str, ...]) -> Update:
+    """Return the UPDATE that closes a draft setting ``columns`` (each ``new_<column>``), built once."""
+    table = _ATTEMPT.c
+    return (update(_ATTEMPT)
+            .where(table.id == bindparam("attempt_id"), table.status == AttemptStatus.DRAFT.value)
+            .values({column: bindparam(f"new_{column}", type_=table[column].type) for column in columns}))
 
 
 def _refresh_version(attempt: Attempt, activity: Activity) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from course_units.attempts import attempts_of, best_score
@@ -31,7 +31,7 @@ from lti_tool.keys import SigningKey, find_signing_key
 from lti_tool.models import Platform, PlatformUser, ResourceLink
 from lti_tool.services import GradeService, PlatformAccess, ServiceError, platform_access
 from xapi.delivery import Sender, SendResult, Verdict
-from xapi.outbox import Envelope, enqueue
+from xapi.outbox import Envelope
 
 SCORE_MAXIMUM = 100.0
 _PROGRESS = {v.ACTIVITY_SUBMITTED, v.ACTIVITY_COMPLETED}
@@ -58,9 +58,12 @@ def score_problems(message: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+_SUB_OF = select(PlatformUser.sub).where(  # built once: building a statement costs more than running it
+    PlatformUser.learner_id == bindparam("learner_id"), PlatformUser.issuer == bindparam("issuer"))
+
+
 def _learner_sub(session: Session, learner_id: int, issuer: str) -> str | None:
-    return session.scalars(select(PlatformUser.sub).where(
-        PlatformUser.learner_id == learner_id, PlatformUser.issuer == issuer)).first()
+    return session.scalars(_SUB_OF, {"learner_id": learner_id, "issuer": issuer}).first()
 
 
 def _score(attempt: Attempt, best: float | None, sub: str) -> dict[str, Any]:
@@ -73,30 +76,32 @@ def _score(attempt: Attempt, best: float | None, sub: str) -> dict[str, Any]:
     return score
 
 
-def queue_score(session: Session, attempt: Attempt, activity: Activity) -> bool:
-    """Queue the learner's score in this activity for the LMS, if the launch offered AGS.
+def score_envelope(session: Session, attempt: Attempt, activity: Activity,
+                   attempts: Sequence[Attempt] | None = None) -> Envelope | None:
+    """Return the learner's score in this activity addressed to the LMS, or None if the launch offered no AGS.
 
-    Returns whether a score was queued. Runs in the caller's transaction.
+    ``attempts`` are the learner's attempts at the activity when the caller has them at hand
+    (otherwise they are read).
     """
     link = session.get(ResourceLink, attempt.resource_link_id) if attempt.resource_link_id else None
     platform = session.get(Platform, attempt.platform_id) if attempt.platform_id else None
     if link is None or platform is None or not (link.lineitem_url or link.lineitems_url):
-        return False
+        return None
     sub = _learner_sub(session, attempt.learner_id, platform.issuer)
     if sub is None:
-        return False
+        return None
     own_link = link.custom.get(v.CUSTOM_ACTIVITY) == activity.id or not link.lineitems_url
-    best = best_score(attempts_of(session, attempt.learner_id, activity.id))
+    if attempts is None:
+        attempts = attempts_of(session, attempt.learner_id, activity.id)
     message = {
         "id": str(uuid.uuid4()),
         "line_item": link.lineitem_url if own_link else None,
         "lineitems": link.lineitems_url,
         "item": {"scoreMaximum": SCORE_MAXIMUM, "label": localise(activity.title, "en"),
                  "resourceId": activity.id, "tag": v.LINE_ITEM_TAG},
-        "score": _score(attempt, best, sub),
+        "score": _score(attempt, best_score(attempts), sub),
     }
-    envelope = Envelope(ags_destination(platform.id), message, attempt.learner_id)
-    return enqueue(session, [envelope], check=score_problems) == 1
+    return Envelope(ags_destination(platform.id), message, attempt.learner_id, check=score_problems)
 
 
 def _no_lock(_name: str) -> None:

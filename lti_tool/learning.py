@@ -7,13 +7,13 @@ the caller, so that an attempt and everything it causes are stored together or n
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from competencies.evidence import Origin, add_rating, clear_override, record_attempt_evidence
+from competencies.evidence import AttemptEvidence, Origin, add_rating, clear_override, write_attempt_evidence
 from competencies.models import Evidence
 from competencies.proficiency import ProficiencyRule
 from course_units.attempts import (
@@ -28,11 +28,12 @@ from course_units.models import Attempt, UnitCompletion
 from course_units.progress import check_completion, rule_met, unit_progress
 from course_units.scoring import QuizResult, RubricResult, check_open_answer
 from l2i_db import utcnow
-from lti_tool.grades import queue_score
+from lti_tool.grades import score_envelope
 from lti_tool.principal import Launch
 from lti_tool.tracking import Statement, Tracker, levels_of, newly_proficient
 from xapi import events
 from xapi.events import Scene
+from xapi.outbox import Envelope, enqueue
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,8 @@ def _origin_of(attempt: Attempt) -> Origin:
 
 
 def _evidence_for(session: Session, attempt: Attempt, activity: Activity,
-                  competency_scores: Mapping[str, float], rule: ProficiencyRule) -> list[Evidence]:
-    return record_attempt_evidence(
+                  competency_scores: Mapping[str, float], rule: ProficiencyRule) -> AttemptEvidence:
+    return write_attempt_evidence(
         session, learner_id=attempt.learner_id, activity_id=activity.id, attempt_id=attempt.id,
         competency_scores=competency_scores, weights=activity.weights, origin=_origin_of(attempt),
         rule=rule, at=attempt.graded_at,
@@ -89,31 +90,45 @@ def _active(tracker: Tracker | None) -> Tracker | None:
     return tracker if tracker is not None and tracker.active else None
 
 
-def _levels_before(session: Session, tracker: Tracker | None, attempt: Attempt,
-                   activity: Activity) -> dict[str, int | None]:
-    return levels_of(session, attempt.learner_id, activity.weights) if tracker else {}
-
-
-def _reached(session: Session, tracker: Tracker, attempt: Attempt,
-             before: Mapping[str, int | None]) -> dict[str, int]:
-    after = levels_of(session, attempt.learner_id, before)
-    reached = newly_proficient(before, after, tracker.framework.scale.proficient_level)
+def _reached(tracker: Tracker, evidence: AttemptEvidence) -> dict[str, int]:
+    """Return the competencies the evidence made the learner proficient in, with their new level."""
+    after = evidence.levels_after
+    reached = newly_proficient(evidence.levels_before, after, tracker.framework.scale.proficient_level)
     return {competency_id: after[competency_id] or 0 for competency_id in reached}
 
 
-def _complete(session: Session, unit: Unit, learner_id: int,
-              tracker: Tracker | None) -> tuple[UnitCompletion | None, int]:
+@dataclass(frozen=True)
+class _UnitState:
+    """The unit after a hand-in: its completion if this made it complete, and how far the learner is.
+
+    ``attempts`` holds the learner's attempts in the unit by activity id when they were read.
+    """
+
+    completion: UnitCompletion | None
+    percent: int
+    attempts: Mapping[str, Sequence[Attempt]]
+
+
+def _complete(session: Session, unit: Unit, learner_id: int, tracker: Tracker | None) -> _UnitState:
     """Record the unit's completion if its rule now holds; with a tracker, also say how far the learner is.
 
     With a tracker the learner's work in the unit is read once for both (the common case, a unit
     not yet complete, then needs no completion queries); without one, the percentage is 0.
     """
     if tracker is None:
-        return check_completion(session, unit, learner_id), 0
+        return _UnitState(check_completion(session, unit, learner_id), 0, {})
     progress = unit_progress(session, unit, learner_id)
     if progress.completed_at is not None or not rule_met(unit, progress.attempts):
-        return None, progress.percent
-    return check_completion(session, unit, learner_id), 100  # None here: another request completed it
+        return _UnitState(None, progress.percent, progress.attempts)
+    # None here: another request completed it
+    return _UnitState(check_completion(session, unit, learner_id), 100, progress.attempts)
+
+
+def _queue(session: Session, score: Envelope | None, statements: Sequence[Envelope]) -> None:
+    """Queue the LMS score (if any) and the statements in one INSERT, the score first."""
+    envelopes = [score, *statements] if score is not None else list(statements)
+    if envelopes:
+        enqueue(session, envelopes, now=utcnow())
 
 
 def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
@@ -124,13 +139,13 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
     With a ``tracker``, the statements of it all are queued in the same transaction.
     """
     tracker = _active(tracker)
-    before = _levels_before(session, tracker, attempt, activity)
     result = submit_quiz(session, attempt, activity, answers)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
-    completion, percent = _complete(session, unit, attempt.learner_id, tracker)
-    queue_score(session, attempt, activity)
+    state = _complete(session, unit, attempt.learner_id, tracker)
+    score = score_envelope(session, attempt, activity, state.attempts.get(activity.id))
+    statements: list[Envelope] = []
     if tracker is not None:
-        reached = _reached(session, tracker, attempt, before)
+        reached = _reached(tracker, evidence)
         now, duration = attempt.graded_at or attempt.created_at, _duration(attempt)
         passed = None if activity.pass_score is None else result.passed
 
@@ -140,11 +155,12 @@ def hand_in_quiz(session: Session, unit: Unit, activity: Activity, attempt: Atte
                 events.graded_attempt(scene, unit, activity, result.score, passed=passed,
                                       duration=duration, now=now),
                 events.terminated_attempt(scene, unit, activity, duration, now),
-                events.progressed_unit(scene, unit, percent, now),
-                *_closing_statements(scene, tracker, unit, completion, reached, now),
+                events.progressed_unit(scene, unit, state.percent, now),
+                *_closing_statements(scene, tracker, unit, state.completion, reached, now),
             ]
-        tracker.queue(session, build)
-    return Outcome(attempt, evidence, completion), result
+        statements = tracker.envelopes(build)
+    _queue(session, score, statements)
+    return Outcome(attempt, evidence.rows, state.completion), result
 
 
 def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
@@ -158,8 +174,9 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
         raise AttemptError(*problems)
     submit_open(session, attempt, activity, answer)
     tracker = _active(tracker)
-    completion, percent = _complete(session, unit, attempt.learner_id, tracker)
-    queue_score(session, attempt, activity)
+    state = _complete(session, unit, attempt.learner_id, tracker)
+    score = score_envelope(session, attempt, activity, state.attempts.get(activity.id))
+    statements: list[Envelope] = []
     if tracker is not None:
         now, duration = attempt.submitted_at or attempt.created_at, _duration(attempt)
 
@@ -167,11 +184,12 @@ def hand_in_open(session: Session, unit: Unit, activity: Activity, attempt: Atte
             return [
                 events.handed_in(scene, unit, activity, duration, now),
                 events.terminated_attempt(scene, unit, activity, duration, now),
-                events.progressed_unit(scene, unit, percent, now),
-                *_closing_statements(scene, tracker, unit, completion, {}, now),
+                events.progressed_unit(scene, unit, state.percent, now),
+                *_closing_statements(scene, tracker, unit, state.completion, {}, now),
             ]
-        tracker.queue(session, build)
-    return Outcome(attempt, [], completion)
+        statements = tracker.envelopes(build)
+    _queue(session, score, statements)
+    return Outcome(attempt, [], state.completion)
 
 
 def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attempt,
@@ -182,13 +200,13 @@ def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attem
     The ``tracker`` is the learner's (statements are about them, not about the trainer).
     """
     tracker = _active(tracker)
-    before = _levels_before(session, tracker, attempt, activity)
     result = grade_open(session, attempt, activity, ratings, feedback, grader_id)
     evidence = _evidence_for(session, attempt, activity, result.competency_scores, rule)
     completion = check_completion(session, unit, attempt.learner_id)
-    queue_score(session, attempt, activity)
+    score = score_envelope(session, attempt, activity)
+    statements: list[Envelope] = []
     if tracker is not None:
-        reached = _reached(session, tracker, attempt, before)
+        reached = _reached(tracker, evidence)
         now = attempt.graded_at or attempt.created_at
         passed = None if activity.pass_score is None else result.score + 1e-9 >= activity.pass_score
 
@@ -198,8 +216,9 @@ def assess_open(session: Session, unit: Unit, activity: Activity, attempt: Attem
                                       duration=_duration(attempt), now=now),
                 *_closing_statements(scene, tracker, unit, completion, reached, now),
             ]
-        tracker.queue(session, build)
-    return Outcome(attempt, evidence, completion), result
+        statements = tracker.envelopes(build)
+    _queue(session, score, statements)
+    return Outcome(attempt, evidence.rows, completion), result
 
 
 def rate_competency(session: Session, *, action: str, level: int | None, tracker: Tracker | None,

@@ -130,19 +130,21 @@ class Tracker:
             course_title=context.title if context else None, language=language_tag(subject.locale),
         )
 
-    def queue(self, session: Session, build: Build) -> int:
-        """Build the event's statements once per actor form and queue them; return how many rows."""
-        destinations = self.destinations()
-        if not destinations:
-            return 0
+    def envelopes(self, build: Build) -> list[Envelope]:
+        """Build the event's statements once per actor form, each addressed to every LRS wanting that form."""
         built: dict[ActorForm, Sequence[Statement]] = {}
         envelopes: list[Envelope] = []
-        for destination, form in destinations:
+        for destination, form in self.destinations():
             if form not in built:
                 built[form] = build(self.scene(form))
             envelopes.extend(Envelope(destination, statement, self.subject.learner_id)
                              for statement in built[form])
-        return enqueue(session, envelopes, now=utcnow())
+        return envelopes
+
+    def queue(self, session: Session, build: Build) -> int:
+        """Build the event's statements once per actor form and queue them; return how many rows."""
+        envelopes = self.envelopes(build)
+        return enqueue(session, envelopes, now=utcnow()) if envelopes else 0
 
 
 def levels_of(session: Session, learner_id: int, competency_ids: Iterable[str]) -> dict[str, int | None]:

@@ -8,12 +8,13 @@ An attempt is cmi5's "session" of an activity: ``initialized`` when it starts, `
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+import functools
+import operator
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from competencies.exchange.case import case_uri
 from competencies.framework import Node
@@ -70,6 +71,34 @@ class Scene:
 
 # --- IRIs and activities ---------------------------------------------------------------------
 
+_REFS_KEPT = 4096  # content objects whose refs are remembered, per kind of ref
+RefMaker = TypeVar("RefMaker", bound=Callable[..., ActivityRef])
+
+
+def _made_once(make: RefMaker) -> RefMaker:
+    """Remember the ref ``make`` returns for each tool URL and content object(s).
+
+    Units, pages, activities and quiz items are frozen, so an object's ref never changes; they
+    cannot be hashed (their texts are dicts), so they are told apart by identity, and each kept
+    entry holds its objects, so that an id is never taken for another object's.
+    """
+    kept: dict[tuple[Any, ...], tuple[tuple[object, ...], ActivityRef]] = {}
+
+    @functools.wraps(make)
+    def made(base_url: str, *objects: Any) -> ActivityRef:
+        key = (base_url, *map(id, objects))
+        hit = kept.get(key)
+        if hit is not None and all(map(operator.is_, hit[0], objects)):
+            return hit[1]
+        if len(kept) >= _REFS_KEPT:
+            kept.clear()
+        ref = make(base_url, *objects)
+        kept[key] = (objects, ref)
+        return ref
+    return cast(RefMaker, made)
+
+
+@functools.lru_cache(maxsize=16)
 def programme_ref(base_url: str) -> ActivityRef:
     """Return the programme as an activity."""
     return ActivityRef(f"{base_url}/programme", x.TYPE_COURSE, lang(PROGRAMME_NAME))
@@ -80,27 +109,36 @@ def course_ref(scene: Scene) -> ActivityRef | None:
     if scene.context_key is None:
         return None
     title = scene.course_title or scene.lti_context_id or str(scene.context_key)
-    return ActivityRef(f"{scene.base_url}/courses/{scene.context_key}", x.TYPE_COURSE,
-                       (("und", title),), named_in_context=True)
+    return _course_ref(scene.base_url, scene.context_key, title)
 
 
+@functools.lru_cache(maxsize=1024)
+def _course_ref(base_url: str, context_key: int, title: str) -> ActivityRef:
+    return ActivityRef(f"{base_url}/courses/{context_key}", x.TYPE_COURSE, (("und", title),),
+                       named_in_context=True)
+
+
+@_made_once
 def unit_ref(base_url: str, unit: Unit) -> ActivityRef:
     """Return a unit as an activity."""
     return ActivityRef(f"{base_url}/units/{unit.id}", x.TYPE_MODULE, lang(unit.title))
 
 
+@_made_once
 def page_ref(base_url: str, page: Page) -> ActivityRef:
     """Return a content page as an activity."""
     return ActivityRef(f"{base_url}/units/{page.unit_id}/pages/{page.id}", x.TYPE_LESSON,
                        lang(page.title))
 
 
+@_made_once
 def activity_ref(base_url: str, activity: Activity) -> ActivityRef:
     """Return a quiz, reflection or lab canvas as an activity."""
     return ActivityRef(f"{base_url}/units/{activity.unit_id}/activities/{activity.id}",
                        _ACTIVITY_TYPES[activity.kind], lang(activity.title))
 
 
+@_made_once
 def item_ref(base_url: str, activity: Activity, item: QuizItem) -> ActivityRef:
     """Return a quiz item as a cmi.interaction, with its choices and correct response pattern."""
     iri = f"{base_url}/units/{activity.unit_id}/activities/{activity.id}/items/{item.id}"
@@ -138,6 +176,7 @@ def response_of(chosen: Any) -> str:
     return x.RESPONSE_SEPARATOR.join(str(part) for part in chosen)
 
 
+@functools.lru_cache(maxsize=4096)
 def registration_of(learner_key: str, context_key: int | None, unit_id: str) -> uuid.UUID:
     """Return the registration of a learner's enrolment in a unit within one LMS course (stable)."""
     return uuid.uuid5(REGISTRATION_NAMESPACE, f"{learner_key}/{context_key or '-'}/{unit_id}")
@@ -146,7 +185,9 @@ def registration_of(learner_key: str, context_key: int | None, unit_id: str) -> 
 # --- context -----------------------------------------------------------------------------------
 
 def _setting(scene: Scene, *, unit: Unit | None, parent: ActivityRef | None,
-             competencies: Iterable[str] = (), exclude: ActivityRef | None = None) -> Setting:
+             competencies: Iterable[str] = (), exclude: ActivityRef | None = None,
+             activity: Activity | None = None) -> Setting:
+    """Return a statement's context; with ``activity``, its version is among the extensions."""
     iris = scene.iris
     extensions: dict[str, Any] = {iris.extension("platform_issuer"): scene.issuer}
     if scene.lti_context_id is not None:
@@ -154,6 +195,8 @@ def _setting(scene: Scene, *, unit: Unit | None, parent: ActivityRef | None,
     competency_ids = sorted(set(competencies))
     if competency_ids:
         extensions[iris.extension("competencies")] = competency_ids
+    if activity is not None:
+        extensions[iris.extension("activity_version")] = activity.version
     course = course_ref(scene)
     programme = programme_ref(scene.base_url)
     grouping = tuple(ref for ref in (course, programme) if ref is not None and ref != exclude)
@@ -217,11 +260,9 @@ def initialized_attempt(scene: Scene, unit: Unit, activity: Activity, now: dt.da
 
 def _activity_setting(scene: Scene, unit: Unit, activity: Activity, *, parent: ActivityRef | None = None,
                       competencies: Iterable[str] | None = None) -> Setting:
-    setting = _setting(scene, unit=unit, parent=parent or unit_ref(scene.base_url, unit),
-                       competencies=_activity_competencies(activity) if competencies is None
-                       else competencies)
-    version = {scene.iris.extension("activity_version"): activity.version}
-    return dataclasses.replace(setting, extensions={**setting.extensions, **version})
+    return _setting(scene, unit=unit, parent=parent or unit_ref(scene.base_url, unit),
+                    competencies=_activity_competencies(activity) if competencies is None else competencies,
+                    activity=activity)
 
 
 def answered_items(scene: Scene, unit: Unit, activity: Activity, items: Sequence[ItemResult],
@@ -229,16 +270,19 @@ def answered_items(scene: Scene, unit: Unit, activity: Activity, items: Sequence
     """Build one ``answered`` per quiz item: the response, its score and whether it was right."""
     by_id = {item.id: item for item in activity.items}
     base = scene.base_url
-    setting = _activity_setting(scene, unit, activity, parent=activity_ref(base, activity))
+    parent = activity_ref(base, activity)
+    settings: dict[tuple[str, ...], Setting] = {}  # items naming the same competencies share one
     statements = []
     for result in items:
         item = by_id[result.item_id]
-        item_setting = setting if not item.competencies else _activity_setting(
-            scene, unit, activity, parent=activity_ref(base, activity), competencies=item.competencies)
+        setting = settings.get(item.competencies)
+        if setting is None:
+            setting = settings[item.competencies] = _activity_setting(
+                scene, unit, activity, parent=parent, competencies=item.competencies or None)
         outcome = score_outcome(result.score, 1.0, success=result.correct,
                                 response=response_of(result.chosen))
         statements.append(_emit(x.VERB_ANSWERED, scene, item_ref(base, activity, item),
-                                item_setting, now, outcome))
+                                setting, now, outcome))
     return statements
 
 

@@ -2,7 +2,9 @@
 
 The inputs are small frozen records (who, what, where, how it went); the output is what goes
 into the outbox. Activities that recur in every statement (the unit, the course, the
-programme) are built once per process and reused.
+programme), verbs and accounts are built with tincan once per process, checked once, and
+reused; the parts that change with every statement (its id, time, context and result) are
+assembled as plain JSON, the same JSON tincan writes (tests hold the two equal).
 """
 
 from __future__ import annotations
@@ -33,9 +35,10 @@ from tincan import (
     StatementRef,
     Verb,
 )
-from tincan.conversions.iso8601 import jsonify_datetime
+from tincan.conversions.iso8601 import jsonify_datetime, jsonify_timedelta, make_timedelta
 
 from xapi import vocabulary as x
+from xapi.validation import remember_shared_part
 
 ActorForm = Literal["account", "mbox", "mbox_sha1sum"]
 ACTOR_FORMS: tuple[ActorForm, ...] = ("account", "mbox", "mbox_sha1sum")
@@ -219,33 +222,39 @@ def _result(outcome: Outcome) -> Result:
 
 # The recurring parts of statements (activities, verbs, learners' accounts, the profile) are
 # built with tincan once and kept as JSON; a statement shares them, so statements are read-only.
+# Each is checked against xAPI once, when built: the outbox's check then skips these very objects.
 @lru_cache(maxsize=4096)
 def _activity_json(ref: ActivityRef) -> dict[str, Any]:
     data: dict[str, Any] = _activity(ref).as_version(x.XAPI_VERSION)
+    remember_shared_part("activity", data)
     return data
 
 
 @lru_cache(maxsize=4096)
 def _context_activity_json(ref: ActivityRef) -> dict[str, Any]:
     data: dict[str, Any] = _context_activity(ref).as_version(x.XAPI_VERSION)
+    remember_shared_part("activity", data)
     return data
 
 
 @lru_cache(maxsize=64)
 def _verb_json(verb_iri: str) -> dict[str, Any]:
     data: dict[str, Any] = _verb(verb_iri).as_version(x.XAPI_VERSION)
+    remember_shared_part("verb", data)
     return data
 
 
 @lru_cache(maxsize=64)
 def _category_json(profile: str) -> dict[str, Any]:
     data: dict[str, Any] = Activity(id=profile).as_version(x.XAPI_VERSION)
+    remember_shared_part("activity", data)
     return data
 
 
 @lru_cache(maxsize=4096)
 def _account_json(key: str, home_page: str) -> dict[str, Any]:
     data: dict[str, Any] = _agent(ActorRef(key=key, home_page=home_page)).as_version(x.XAPI_VERSION)
+    remember_shared_part("actor", data)
     return data
 
 
@@ -274,6 +283,53 @@ def _context_json(setting: Setting) -> dict[str, Any]:
     return context
 
 
+def _number(value: Any) -> float:
+    """Return a score's number as tincan's ``Score`` stores it: a float."""
+    return value if isinstance(value, float) else float(value)
+
+
+def _score_json(outcome: Outcome) -> dict[str, float]:
+    parts = (("scaled", outcome.scaled), ("raw", outcome.raw), ("min", outcome.minimum),
+             ("max", outcome.maximum))
+    return {key: _number(value) for key, value in parts if value is not None}
+
+
+_PLAIN_VALUES = (str, int, float, list, dict)
+
+
+def _extensions_json(extensions: Mapping[str, Any]) -> dict[str, Any]:
+    """Return extensions as tincan serialises them: entries without a value left out, lists copied.
+
+    A value tincan would convert (a UUID, a date, a duration) takes tincan's own path.
+    """
+    if not all((value is None or isinstance(value, _PLAIN_VALUES)) and not key.startswith("_")
+               for key, value in extensions.items()):
+        data: dict[str, Any] = Extensions(dict(extensions)).as_version(x.XAPI_VERSION)
+        return data
+    return {key: list(value) if isinstance(value, list) else value
+            for key, value in extensions.items() if value is not None}
+
+
+def _result_json(outcome: Outcome) -> dict[str, Any]:
+    """Return a result as JSON, the same as ``_result(outcome).as_version(...)`` without tincan objects."""
+    result: dict[str, Any] = {}
+    if outcome.scaled is not None or outcome.raw is not None:
+        result["score"] = _score_json(outcome)
+    if outcome.success is not None:
+        result["success"] = bool(outcome.success)
+    if outcome.completion is not None:
+        result["completion"] = bool(outcome.completion)
+    if outcome.duration is not None:
+        duration = outcome.duration
+        result["duration"] = jsonify_timedelta(
+            duration if isinstance(duration, dt.timedelta) else make_timedelta(duration))
+    if outcome.response is not None:
+        result["response"] = str(outcome.response)
+    if outcome.extensions:
+        result["extensions"] = _extensions_json(outcome.extensions)
+    return result
+
+
 def build_statement(verb: str, actor: ActorRef, activity: ActivityRef, setting: Setting, *,
                     timestamp: dt.datetime, outcome: Outcome | None = None,
                     statement_id: uuid.UUID | None = None) -> dict[str, Any]:
@@ -292,7 +348,7 @@ def build_statement(verb: str, actor: ActorRef, activity: ActivityRef, setting: 
         "context": _context_json(setting),
     }
     if outcome is not None:
-        statement["result"] = _result(outcome).as_version(x.XAPI_VERSION)
+        statement["result"] = _result_json(outcome)
     return statement
 
 

@@ -17,11 +17,12 @@ import re
 import reprlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-__all__ = ["StatementError", "statement_problems", "validate_statement"]
+__all__ = ["SharedKind", "StatementError", "remember_shared_part", "statement_problems", "validate_statement"]
 
 Check = Callable[[Any, str, list[str]], None]
+SharedKind = Literal["actor", "verb", "activity"]
 BodyCheck = Callable[[Mapping[Any, Any], str, list[str]], None]
 
 VOIDED: Final = "http://adlnet.gov/expapi/verbs/voided"
@@ -29,6 +30,7 @@ SHOWN_CHARS: Final = 80
 SCALED_TOLERANCE: Final = 1e-6
 REMEMBERED_STRINGS: Final = 4096  # accepted IRIs and tags kept per pattern, to skip matching them again
 REMEMBERED_CHARS: Final = 512  # longer strings are matched every time, never kept
+REMEMBERED_PARTS: Final = 8192  # shared statement parts known valid (see remember_shared_part)
 
 # --- patterns, compiled once ---------------------------------------------------------------------
 
@@ -166,6 +168,50 @@ def _check_fields(
 
 def _skip(value: Any, path: str, problems: list[str]) -> None:
     """Check nothing: the property was checked by whoever chose how to read the object."""
+
+
+# --- parts that many statements share ------------------------------------------------------------
+
+
+class _SharedParts:
+    """Statement parts found valid once and shared, never changed, by the statements that hold them.
+
+    Kept by identity, each with the object itself, so that an id is never taken for another
+    object's; emptied when full.
+    """
+
+    __slots__ = ("_valid",)
+
+    def __init__(self) -> None:
+        self._valid: dict[int, tuple[str, object]] = {}
+
+    def holds(self, kind: str, value: object) -> bool:
+        """Tell whether ``value`` is this very object, found valid as a ``kind``."""
+        found = self._valid.get(id(value))
+        return found is not None and found[1] is value and found[0] == kind
+
+    def add(self, kind: str, value: object) -> None:
+        """Remember that ``value`` is a valid ``kind``."""
+        if len(self._valid) >= REMEMBERED_PARTS:
+            self._valid.clear()
+        self._valid[id(value)] = (kind, value)
+
+
+_SHARED: Final = _SharedParts()
+
+
+def remember_shared_part(kind: SharedKind, part: Mapping[str, Any]) -> list[str]:
+    """Check an actor, a verb or an Activity that many statements will share; return its problems.
+
+    When it has none, a statement holding this very object skips checking it again, so the
+    caller promises never to change it (a statement builder's cached parts, say). A part with
+    problems is not remembered: each statement holding it reports them.
+    """
+    problems: list[str] = []
+    _SHARED_CHECKS[kind](part, kind, problems)
+    if not problems:
+        _SHARED.add(kind, part)
+    return problems
 
 
 # --- scalars -------------------------------------------------------------------------------------
@@ -349,6 +395,8 @@ def _check_members(value: Any, path: str, problems: list[str]) -> None:
 
 def _check_actor(value: Any, path: str, problems: list[str]) -> None:
     """Check an Agent or a Group, told apart by objectType (absent means Agent)."""
+    if _SHARED.holds("actor", value):
+        return
     actor = _object_at(value, path, problems)
     if actor is None:
         return
@@ -374,6 +422,8 @@ def _check_team(value: Any, path: str, problems: list[str]) -> None:
 
 
 def _check_verb(value: Any, path: str, problems: list[str]) -> None:
+    if _SHARED.holds("verb", value):
+        return
     verb = _object_at(value, path, problems)
     if verb is not None:
         _check_fields(verb, _VERB_FIELDS, path, problems, "a Verb", ("id",))
@@ -385,6 +435,8 @@ def _check_activity_body(obj: Mapping[Any, Any], path: str, problems: list[str])
 
 def _check_activity(value: Any, path: str, problems: list[str]) -> None:
     """Check an Activity on its own: objectType, if there, must say so."""
+    if _SHARED.holds("activity", value):
+        return
     activity = _object_at(value, path, problems)
     if activity is None:
         return
@@ -467,6 +519,8 @@ def _check_statement_ref(value: Any, path: str, problems: list[str]) -> None:
 
 def _check_object_of(value: Any, path: str, problems: list[str], bodies: Mapping[str, BodyCheck]) -> None:
     """Check a statement's object, read as its objectType (absent means Activity) says."""
+    if _SHARED.holds("activity", value):
+        return
     obj = _object_at(value, path, problems)
     if obj is None:
         return
@@ -800,4 +854,9 @@ _STATEMENT_FIELDS: Final[Mapping[str, Check]] = {
     "attachments": _check_attachments,
     "stored": _report_lrs_owned,
     "authority": _report_lrs_owned,
+}
+_SHARED_CHECKS: Final[Mapping[str, Check]] = {
+    "actor": _check_actor,
+    "verb": _check_verb,
+    "activity": _check_activity,
 }

@@ -6,7 +6,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from competencies.evidence import EvidenceError, Origin, add_rating, clear_override, record_attempt_evidence
+from competencies.evidence import (
+    EvidenceError,
+    Origin,
+    add_rating,
+    clear_override,
+    write_attempt_evidence,
+)
 from competencies.models import Evidence, Proficiency, ProficiencyChange
 from competencies.proficiency import (
     EvidencePoint,
@@ -79,10 +85,10 @@ def _learner(session: Session) -> int:
 
 
 def _evidence(session: Session, learner_id: int, activity: str, scores: dict[str, float]) -> list[Evidence]:
-    return record_attempt_evidence(
+    return write_attempt_evidence(
         session, learner_id=learner_id, activity_id=activity, attempt_id=None,
         competency_scores=scores, weights=dict.fromkeys(scores, 1.0), origin=Origin(), rule=RULE,
-    )
+    ).rows
 
 
 def test_new_evidence_updates_only_that_learner_and_those_competencies(db_session: Session) -> None:
@@ -147,3 +153,37 @@ def test_recompute_after_a_rule_change_matches_incremental_updates(db_session: S
     full = {k: (v.score, v.level) for k, v in recompute_learner(db_session, learner, RULE).items()}
     assert incremental == full
     assert full["L2I-C2.1"][0] == pytest.approx((0.4 + 0.2 + 0.75) / 3, abs=1e-4)
+
+
+def test_attempt_evidence_reports_each_level_before_and_after(db_session: Session) -> None:
+    learner = _learner(db_session)
+    _evidence(db_session, learner, "a", {"L2I-C2.1": 0.9, "L2I-C2.2": 0.1})
+    _evidence(db_session, learner, "b", {"L2I-C2.1": 0.8})
+    written = write_attempt_evidence(
+        db_session, learner_id=learner, activity_id="c", attempt_id=None,
+        competency_scores={"L2I-C2.3": 0.5, "L2I-C2.2": 0.95, "L2I-C2.1": 1.0, "L2I-C2.4": 0.7},
+        weights={"L2I-C2.1": 1.0, "L2I-C2.2": 0.5, "L2I-C2.3": 1.0, "L2I-C2.4": 0.0}, origin=Origin(),
+        rule=RULE)
+    assert [(e.competency_id, e.score, e.weight) for e in written.rows] == [
+        ("L2I-C2.1", 1.0, 1.0), ("L2I-C2.2", 0.95, 0.5), ("L2I-C2.3", 0.5, 1.0)]
+    assert all(e.id is not None and e in db_session for e in written.rows)
+    assert written.levels_before == {"L2I-C2.1": 3, "L2I-C2.2": None, "L2I-C2.3": None}
+    assert written.levels_after == {"L2I-C2.1": 4, "L2I-C2.2": 1, "L2I-C2.3": None}  # C2.2: 0.575 / 1.5
+    history = db_session.scalars(select(ProficiencyChange).where(ProficiencyChange.learner_id == learner)
+                                 .order_by(ProficiencyChange.id)).all()
+    assert history[-3:] and [(h.competency_id, h.level, h.evidence_id) for h in history[-3:]] == [
+        ("L2I-C2.1", 4, written.rows[-1].id), ("L2I-C2.2", 1, written.rows[-1].id),
+        ("L2I-C2.3", None, written.rows[-1].id)]
+
+
+def test_the_standings_in_the_session_are_the_stored_ones(db_session: Session) -> None:
+    learner = _learner(db_session)
+    _evidence(db_session, learner, "a", {"L2I-C2.1": 0.9, "L2I-C2.2": 0.1})
+    rows = update_proficiency(db_session, learner, ["L2I-C2.1", "L2I-C2.2"], RULE)
+    _evidence(db_session, learner, "b", {"L2I-C2.1": 0.3, "L2I-C2.2": 0.2})
+    in_session = {c: (r.score, r.level, r.sources, r.overridden, r.updated_at) for c, r in rows.items()}
+    db_session.expire_all()
+    stored = {r.competency_id: (r.score, r.level, r.sources, r.overridden, r.updated_at)
+              for r in db_session.scalars(select(Proficiency).where(Proficiency.learner_id == learner))}
+    assert in_session == stored
+    assert stored["L2I-C2.1"][:3] == (0.6, 2, 2)

@@ -49,7 +49,7 @@ QUIZ = "u1-quiz"
 @pytest.fixture(autouse=True)
 def _statements_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests count statements; scores for the LMS have their own tests (tests/e2e/test_grades.py)."""
-    monkeypatch.setattr("lti_tool.learning.queue_score", lambda *_args: False)
+    monkeypatch.setattr("lti_tool.learning.score_envelope", lambda *_args: None)
 
 
 @pytest.fixture

@@ -62,6 +62,36 @@ def test_the_fast_path_builds_what_tincan_builds() -> None:
             assert statement_problems(fast) == []
 
 
+numbers = st.none() | st.integers(-10, 10) | st.floats(-10, 10, allow_nan=False)
+extension_values = st.none() | st.integers() | st.text(max_size=5) | st.lists(st.integers(), max_size=3) \
+    | st.booleans() | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scaled=numbers, raw=numbers, minimum=numbers, maximum=numbers,
+       success=st.none() | st.booleans(), completion=st.none() | st.booleans(),
+       duration=st.none() | st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=400)),
+       response=st.none() | st.text(max_size=10),
+       extensions=st.dictionaries(st.sampled_from([x.EXT_PROGRESS, BASE + "/x", "_y"]), extension_values,
+                                  max_size=3))
+def test_any_result_is_built_as_tincan_builds_it(
+    scaled: float | None, raw: float | None, minimum: float | None, maximum: float | None,
+    success: bool | None, completion: bool | None, duration: dt.timedelta | None, response: str | None,
+    extensions: dict[str, object],
+) -> None:
+    """The result is assembled without tincan objects: whatever the outcome, the JSON is tincan's."""
+    unit = CATALOG.units[0]
+    outcome = Outcome(scaled=scaled, raw=raw, minimum=minimum, maximum=maximum, success=success,
+                      completion=completion, duration=duration, response=response, extensions=extensions)
+    setting = Setting(profile=BASE + x.PROFILE_PATH)
+    statement_id = uuid.uuid4()
+    fast = build_statement(x.VERB_SCORED, scene().actor, events.unit_ref(BASE, unit), setting, timestamp=NOW,
+                           outcome=outcome, statement_id=statement_id)
+    slow = build_statement_with_tincan(x.VERB_SCORED, scene().actor, events.unit_ref(BASE, unit), setting,
+                                       timestamp=NOW, outcome=outcome, statement_id=statement_id)
+    assert json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True)
+
+
 def test_email_actors_follow_the_platforms_choice() -> None:
     unit = CATALOG.units[0]
     mbox = events.launched(scene("mbox"), unit, None, NOW)["actor"]

@@ -29,7 +29,7 @@ from tincan import (
     Verb,
 )
 
-from xapi.validation import StatementError, statement_problems, validate_statement
+from xapi.validation import StatementError, remember_shared_part, statement_problems, validate_statement
 
 BASE = "https://l2i.example.org"
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -622,3 +622,42 @@ def test_scaled_out_of_range_is_always_reported(statement: dict[str, Any], size:
     problems = statement_problems(statement)
     assert any(problem.startswith("result.score.scaled: must be between -1 and 1") for problem in problems), \
         problems
+
+
+# --- parts many statements share ------------------------------------------------------------------
+
+
+def test_a_shared_part_is_checked_once_and_only_that_very_object_skips_the_check() -> None:
+    statement = tincan_statement()
+    activity = statement["object"]
+    assert remember_shared_part("activity", activity) == []
+    assert remember_shared_part("verb", statement["verb"]) == []
+    assert remember_shared_part("actor", statement["actor"]) == []
+    assert statement_problems(statement) == []
+    broken = copy.deepcopy(activity)
+    broken["id"] = "not an IRI"
+    problems = statement_problems({**statement, "object": broken, "context": {
+        "contextActivities": {"parent": [broken]}}})
+    assert problems == ["object.id: must be an absolute IRI, got 'not an IRI'",
+                        "context.contextActivities.parent[0].id: must be an absolute IRI, got 'not an IRI'"]
+
+
+def test_a_shared_part_with_problems_is_not_remembered() -> None:
+    activity = {"id": "no IRI", "objectType": "Activity"}
+    problem = "activity.id: must be an absolute IRI, got 'no IRI'"
+    assert remember_shared_part("activity", activity) == [problem]
+    statement = tincan_statement()
+    assert statement_problems({**statement, "object": activity}) == [
+        "object.id: must be an absolute IRI, got 'no IRI'"]
+    verb = {"id": "voided"}
+    assert remember_shared_part("verb", verb) != []
+    assert statement_problems({**statement, "verb": verb}) == [
+        "verb.id: must be an absolute IRI, got 'voided'"]
+
+
+def test_a_shared_part_counts_only_as_the_kind_it_was_checked_as() -> None:
+    statement = tincan_statement()
+    actor = statement["actor"]
+    assert remember_shared_part("actor", actor) == []
+    problems = statement_problems({**statement, "verb": actor})
+    assert "verb.id: is required" in problems
