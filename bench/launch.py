@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/launch.py [--database-url URL] [--clients 1,8,32] [--seconds 8]
         [--workers 3] [--learners 200] [--quick]
+    .venv/bin/python bench/launch.py --in-process 500 [--database-url URL] [--learners 200]
 
 With no arguments (as ``make bench`` runs it) the whole benchmark runs on a temporary SQLite
 file; ``--database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres`` runs it on a fresh
@@ -34,6 +35,12 @@ its state and nonce in the Flask session cookie, the platform's JWKS fetched fro
 over loopback HTTP on every launch, the launch's claims kept in the session cookie and rendered
 on its first page. Both are served by gunicorn with the same settings and ``--workers``, driven
 by the same client, level by level in turn, after a warm-up.
+
+``--in-process N`` measures instead what the tool itself spends, without gunicorn or HTTP: the
+app in this process behind Flask's test client, the same three requests, each learner's first
+launch and then N launches of learners it knows, with the CPU time (``time.process_time``) and
+the SQL statements (a ``before_cursor_execute`` count) of each step; the platform's signing
+between the steps is not counted.
 
 The emulator serves its JWKS from a process of its own. The client is one process of threads
 (``http.client``, one connection per request, as gunicorn's sync workers close each). All of it,
@@ -70,20 +77,24 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
 from proficiency import percentile  # bench/ is on sys.path as a script
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
+from werkzeug.test import TestResponse
 from xapi_delivery import fresh_database
 
 from l2i_db import create_db_engine, create_session_factory
 from lms_emulator import vocabulary as lms_v
 from lms_emulator.app import create_emulator_app
 from lms_emulator.platform import EmulatorConfig, Institution, ResourceLink, User, default_seed
+from lti_tool.app import create_app
 from lti_tool.demo import register_emulator
 from lti_tool.models import ToolSession
 from lti_tool.server import gunicorn_options
 from lti_tool.settings import Settings
+from lti_tool.web.state import app_state
 from xapi.models import OutboxMessage
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -97,6 +108,7 @@ RSS_GOAL_MB = 200.0
 # The LRS the tool is configured with: web workers only queue statements, and no outbox worker runs.
 UNUSED_LRS = "http://127.0.0.1:9/xAPI/"
 WARM_UP_LAUNCHES_PER_WORKER = 25  # each worker compiles its templates and fills its caches once
+IN_PROCESS_URL = "http://localhost"  # the tool's address for --in-process (Flask's test client)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -129,17 +141,17 @@ class BenchPlatform:
             for n in range(1, learners + 1)
         ]
 
-    def login_params(self, target: Target, user: User, link: ResourceLink) -> dict[str, str]:
+    def login_params(self, launch_url: str, user: User, link: ResourceLink) -> dict[str, str]:
         """The third-party initiated login's parameters, as the emulator sends them."""
         inst = self.institution
-        return {"iss": inst.issuer, "login_hint": user.sub, "target_link_uri": target.launch_url,
+        return {"iss": inst.issuer, "login_hint": user.sub, "target_link_uri": launch_url,
                 "lti_message_hint": link.id, "client_id": inst.client_id,
                 "lti_deployment_id": inst.deployment_id}
 
-    def id_token(self, target: Target, user: User, link: ResourceLink, nonce: str) -> str:
+    def id_token(self, launch_url: str, user: User, link: ResourceLink, nonce: str) -> str:
         """Build and sign the id_token the emulator's authorization endpoint would answer with."""
         claims = self.institution.build_launch_claims(user, link, nonce=nonce)
-        claims[lms_v.CLAIM_TARGET_LINK_URI] = target.launch_url
+        claims[lms_v.CLAIM_TARGET_LINK_URI] = launch_url
         return self.institution.sign_id_token(claims)
 
 
@@ -207,13 +219,14 @@ def launch(target: Target, platform: BenchPlatform, user: User, link: ResourceLi
     """Do one whole launch as a fresh browser; return the seconds the tool took to answer."""
     browser = Browser()
     start = time.perf_counter()
-    login = browser.send("GET", f"{target.login_url}?{urlencode(platform.login_params(target, user, link))}")
+    params = platform.login_params(target.launch_url, user, link)
+    login = browser.send("GET", f"{target.login_url}?{urlencode(params)}")
     tool_seconds = time.perf_counter() - start
     expect(login, 302, "login")
     query = parse_qs(urlsplit(login.location).query)
     if not query.get("state") or not query.get("nonce"):
         raise LaunchFailedError(f"login: the redirect has no state or nonce: {login.location[:200]}")
-    token = platform.id_token(target, user, link, query["nonce"][0])
+    token = platform.id_token(target.launch_url, user, link, query["nonce"][0])
     start = time.perf_counter()
     launched = browser.send("POST", target.launch_url, {"id_token": token, "state": query["state"][0]})
     expect(launched, 303, "launch")
@@ -481,6 +494,113 @@ def register(database_url: str, config: EmulatorConfig) -> str:
         engine.dispose()
 
 
+# --- in process ---------------------------------------------------------------------------------
+
+STEPS = ("login", "launch", "first page")
+
+
+@dataclass
+class StepCost:
+    """CPU seconds and SQL statements one step of the launches cost in total."""
+
+    cpu: float = 0.0
+    statements: int = 0
+
+
+class InProcessTool:
+    """The tool's app in this process (Flask test client), counting its SQL statements."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.statements = 0
+        event.listen(app_state(app).engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_args: object) -> None:
+        self.statements += 1
+
+    def launch(self, platform: BenchPlatform, user: User, link: ResourceLink,
+               costs: dict[str, StepCost]) -> None:
+        """One whole launch as a fresh browser, adding each step's CPU and statements to ``costs``."""
+        client = self.app.test_client()
+        launch_url = f"{IN_PROCESS_URL}/lti/launch"
+        login = self._step(costs["login"], lambda: client.get(
+            "/lti/login?" + urlencode(platform.login_params(launch_url, user, link))))
+        if login.status_code != 302:
+            raise LaunchFailedError(f"login: HTTP {login.status_code}")
+        query = parse_qs(urlsplit(login.headers["Location"]).query)
+        token = platform.id_token(launch_url, user, link, query["nonce"][0])  # the platform's work
+        launched = self._step(costs["launch"], lambda: client.post(
+            "/lti/launch", data={"id_token": token, "state": query["state"][0]}))
+        if launched.status_code != 303:
+            raise LaunchFailedError(f"launch: HTTP {launched.status_code}")
+        page = self._step(costs["first page"], lambda: client.get(launched.headers["Location"]))
+        if page.status_code != 200 or b"</html>" not in page.data:
+            raise LaunchFailedError(f"first page: HTTP {page.status_code}")
+
+    def _step(self, cost: StepCost, request: Callable[[], TestResponse]) -> TestResponse:
+        statements, cpu = self.statements, time.process_time()
+        response = request()
+        cost.cpu += time.process_time() - cpu
+        cost.statements += self.statements - statements
+        return response
+
+
+def print_in_process(name: str, costs: dict[str, StepCost], launches: int) -> None:
+    """One line per kind of launch: CPU ms and SQL statements per launch, in all and per step."""
+    cpu = sum(cost.cpu for cost in costs.values()) * 1000 / launches
+    statements = sum(cost.statements for cost in costs.values()) / launches
+    steps = ", ".join(f"{step} {costs[step].cpu * 1000 / launches:.1f} ms / "
+                      f"{costs[step].statements / launches:.1f}" for step in STEPS)
+    print(f"  {name:19} {launches:5d} launches: CPU {cpu:5.1f} ms, SQL statements {statements:5.1f} "
+          f"per launch ({steps})", flush=True)
+
+
+def start_lms(stack: ExitStack, options: argparse.Namespace, folder: Path, config: EmulatorConfig,
+              lms_port: int) -> tuple[str, str, multiprocessing.process.BaseProcess]:
+    """Make a fresh database with the emulator's institution registered, and start the emulator.
+
+    Returns the database URL, its description and the emulator's process (stopped with ``stack``).
+    """
+    url = stack.enter_context(fresh_database(options.database_url, folder, "l2i_bench_launch"))
+    database = register(url, config)
+    emulator = multiprocessing.get_context("fork").Process(
+        target=serve_emulator, args=(config, lms_port), daemon=True)
+    emulator.start()
+    stack.callback(emulator.terminate)
+    return url, database, emulator
+
+
+def run_in_process(options: argparse.Namespace, folder: Path) -> None:
+    """Measure the tool's own CPU and SQL statements per launch, in this process, without gunicorn.
+
+    Each learner's first launch (the tool creates their rows), then as many launches of learners
+    it knows; the platform's signing is done between the steps and not counted.
+    """
+    lms_port = free_port()
+    config = default_seed(f"http://127.0.0.1:{lms_port}", IN_PROCESS_URL, 1)
+    platform = BenchPlatform(config.institutions[0], options.learners)
+    with ExitStack() as stack:
+        url, database, emulator = start_lms(stack, options, folder, config, lms_port)
+        wait_until_serving(platform.institution.key_set_url, emulator.is_alive)
+        logging.getLogger().setLevel(logging.WARNING)
+        app = create_app(Settings(base_url=IN_PROCESS_URL, secret_key=secrets.token_urlsafe(48),
+                                  database_url=url, instance_path=folder, lrs_endpoint=UNUSED_LRS))
+        stack.callback(app_state(app).engine.dispose)
+        tool = InProcessTool(app)
+        rng = random.Random(0)
+        for user in platform.users[:WARM_UP_LAUNCHES_PER_WORKER]:  # templates, caches, the JWKS
+            tool.launch(platform, user, rng.choice(platform.links), {step: StepCost() for step in STEPS})
+        print(f"in process ({database}; {options.learners} learners, {len(platform.links)} links; CPU of "
+              "this process and statements per launch, then per step):", flush=True)
+        for name, users in (("first launches", platform.users[WARM_UP_LAUNCHES_PER_WORKER:]),
+                            ("returning learners", [rng.choice(platform.users)
+                                                   for _ in range(options.in_process)])):
+            costs = {step: StepCost() for step in STEPS}
+            for user in users:
+                tool.launch(platform, user, rng.choice(platform.links), costs)
+            print_in_process(name, costs, len(users))
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 def met(ok: bool) -> str:
@@ -550,12 +670,7 @@ def run(options: argparse.Namespace, folder: Path) -> None:
     config = default_seed(f"http://127.0.0.1:{lms_port}", tool_url, 1)
     platform = BenchPlatform(config.institutions[0], options.learners)
     with ExitStack() as stack:
-        url = stack.enter_context(fresh_database(options.database_url, folder, "l2i_bench_launch"))
-        database = register(url, config)
-        emulator = multiprocessing.get_context("fork").Process(
-            target=serve_emulator, args=(config, lms_port), daemon=True)
-        emulator.start()
-        stack.callback(emulator.terminate)
+        url, database, emulator = start_lms(stack, options, folder, config, lms_port)
         assert emulator.pid is not None
         probes = Probes(emulator.pid, make_url(url).database if url.startswith("postgresql") else None)
         settings = Settings(base_url=tool_url, secret_key=secrets.token_urlsafe(48), database_url=url,
@@ -628,11 +743,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers of each tool")
     parser.add_argument("--learners", type=int, default=200, help="distinct learners launching")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2 s per level, 1 s warm-up")
+    parser.add_argument("--in-process", type=int, default=0, metavar="N",
+                        help="instead: the tool's CPU and SQL statements per launch, measured in this "
+                        "process (no gunicorn) over each learner's first launch and N returning launches")
     options = parser.parse_args()
     if options.quick:
         options.seconds, options.warm_up = 2.0, 1.0
     with tempfile.TemporaryDirectory() as name:
-        run(options, Path(name))
+        if options.in_process:
+            run_in_process(options, Path(name))
+        else:
+            run(options, Path(name))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, String, bindparam, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from course_units.attempts import best_score, handed_in
@@ -61,36 +62,56 @@ class _LearnerWork:
     completions: dict[str, dt.datetime]
 
 
+# A learner's attempts in some units, oldest first (one statement, built once per process).
+ATTEMPTS_IN_UNITS = (
+    select(Attempt)
+    .where(Attempt.learner_id == bindparam("learner_id"),
+           Attempt.unit_id.in_(bindparam("unit_ids", expanding=True)))
+    .order_by(Attempt.number)
+)
+
+
+def _marks_in_units(model: type[PageVisit | UnitPosition | UnitCompletion], kind: str,
+                    *columns: ColumnElement[Any]) -> Select[Any]:
+    """Select ``(kind, unit_id, first, second, at)`` from ``model`` for one learner and some units."""
+    return select(literal_column(f"'{kind}'", String).label("kind"), model.unit_id, *columns).where(
+        model.learner_id == bindparam("learner_id"), model.unit_id.in_(bindparam("unit_ids", expanding=True)))
+
+
+# The small per-unit marks a progress bar needs, from three tables in one statement: completions
+# (first, so that the union's ``at`` column reads back as a timestamp), positions and page visits.
+MARKS_IN_UNITS = union_all(
+    _marks_in_units(UnitCompletion, "completion", null().label("first"), null().label("second"),
+                    UnitCompletion.completed_at.label("at")),
+    _marks_in_units(UnitPosition, "position", UnitPosition.kind.label("first"),
+                    UnitPosition.target_id.label("second"), null().label("at")),
+    _marks_in_units(PageVisit, "visit", PageVisit.page_id.label("first"), null().label("second"),
+                    null().label("at")),
+)
+
+
 def _read_attempts(session: Session, learner_id: int, unit_ids: list[str]) -> dict[str, list[Attempt]]:
     attempts: dict[str, list[Attempt]] = defaultdict(list)
-    for attempt in session.scalars(
-        select(Attempt).where(Attempt.learner_id == learner_id, Attempt.unit_id.in_(unit_ids))
-        .order_by(Attempt.number)
-    ):
+    for attempt in session.scalars(ATTEMPTS_IN_UNITS, {"learner_id": learner_id, "unit_ids": unit_ids}):
         attempts[attempt.activity_id].append(attempt)
     return attempts
 
 
 def _read_work(session: Session, learner_id: int, unit_ids: Iterable[str]) -> _LearnerWork:
+    """Read a learner's work in some units: the marks with one query, the attempts with another."""
     ids = list(unit_ids)
     visits: dict[str, set[str]] = defaultdict(set)
-    for unit_id, page_id in session.execute(
-        select(PageVisit.unit_id, PageVisit.page_id)
-        .where(PageVisit.learner_id == learner_id, PageVisit.unit_id.in_(ids))
-    ):
-        visits[unit_id].add(page_id)
-    attempts = _read_attempts(session, learner_id, ids)
-    positions = {
-        p.unit_id: (p.kind, p.target_id)
-        for p in session.scalars(select(UnitPosition).where(
-            UnitPosition.learner_id == learner_id, UnitPosition.unit_id.in_(ids)))
-    }
-    completions = {
-        c.unit_id: c.completed_at
-        for c in session.scalars(select(UnitCompletion).where(
-            UnitCompletion.learner_id == learner_id, UnitCompletion.unit_id.in_(ids)))
-    }
-    return _LearnerWork(visits, attempts, positions, completions)
+    positions: dict[str, tuple[str, str]] = {}
+    completions: dict[str, dt.datetime] = {}
+    for kind, unit_id, first, second, at in session.execute(
+            MARKS_IN_UNITS, {"learner_id": learner_id, "unit_ids": ids}):
+        if kind == "visit":
+            visits[unit_id].add(first)
+        elif kind == "position":
+            positions[unit_id] = (first, second)
+        else:
+            completions[unit_id] = at
+    return _LearnerWork(visits, _read_attempts(session, learner_id, ids), positions, completions)
 
 
 def _progress_from(unit: Unit, work: _LearnerWork) -> UnitProgress:

@@ -14,7 +14,7 @@ import hmac
 import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from l2i_db import utcnow
@@ -26,6 +26,11 @@ from lti_tool.sync import SyncedLaunch
 SESSION_ROWS = (
     joinedload(ToolSession.user), joinedload(ToolSession.platform), joinedload(ToolSession.context),
     joinedload(ToolSession.resource_link),
+)
+# Every request after a launch runs this statement: built once per process.
+LIVE_SESSION = (
+    select(ToolSession).options(*SESSION_ROWS)
+    .where(ToolSession.id == bindparam("session_id"), ToolSession.expires_at > bindparam("now"))
 )
 
 
@@ -86,8 +91,8 @@ def create_tool_session(
 
 def find_launch(session: Session, session_id: str) -> Launch | None:
     """Return the launch for an unexpired tool session, or None (one query, its rows joined in)."""
-    row = session.get(ToolSession, session_id, options=SESSION_ROWS)
-    if row is None or row.expires_at <= utcnow():
+    row = session.scalars(LIVE_SESSION, {"session_id": session_id, "now": utcnow()}).first()
+    if row is None:
         return None
     return Launch(
         session_id=row.id,

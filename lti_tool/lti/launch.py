@@ -31,6 +31,7 @@ from lti_tool import vocabulary as v
 from lti_tool.lti.errors import LaunchRefused, StateMismatch
 from lti_tool.lti.keysets import KeySetCache
 from lti_tool.lti.storage import DatabaseLaunchDataStorage
+from lti_tool.lti.tool_conf import DatabaseToolConf
 
 MAX_ID_TOKEN_BYTES = 64 * 1024
 CLOCK_LEEWAY = 30
@@ -91,7 +92,12 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         return nonce
 
     def _prepare_redirect_url(self, launch_url: str) -> str:
-        url: str = super()._prepare_redirect_url(launch_url)
+        storage = self._launch_data_storage
+        if isinstance(storage, DatabaseLaunchDataStorage):
+            with storage.batched_writes():  # the state and the nonce: one upsert
+                url: str = super()._prepare_redirect_url(launch_url)
+        else:
+            url = super()._prepare_redirect_url(launch_url)
         if self._storage_target:
             url += "&" + urlencode({"lti_storage_target": self._storage_target})
         return url
@@ -330,6 +336,13 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if isinstance(storage, DatabaseLaunchDataStorage) and state:
             service = self._session_service
             storage.prefetch([service._get_key("nonce", nonce), service._get_key(state)])
+
+    def validate_registration(self) -> ToolMessageLaunch:
+        """Find the registration, reading the deployment the token names with it (one query)."""
+        if isinstance(self._tool_config, DatabaseToolConf):
+            self._tool_config.expect_deployment(self._jwt["body"].get(v.CLAIM_DEPLOYMENT_ID))
+        super().validate_registration()
+        return self
 
     def validate_jwt_signature(self) -> ToolMessageLaunch:
         """Verify the signature and the time and audience claims."""

@@ -8,7 +8,8 @@ from typing import Any
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config.abstract import ToolConfAbstract
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from lti_tool import keys, platforms
 from lti_tool.lti.errors import LaunchRefused
@@ -52,6 +53,26 @@ class ToolRegistration(Registration):
         return public_key_pem(self._key().private_key_pem)
 
 
+_TRUSTING = aliased(Platform)
+
+# A login and a launch each need the registration, the deployment they name and (for linking
+# records by email) whether the issuer is trusted: one statement, built once per process.
+PLATFORM_ROWS = (
+    select(
+        Platform,
+        Deployment,
+        exists().where(
+            _TRUSTING.issuer == Platform.issuer, _TRUSTING.trusts_email.is_(True),
+            _TRUSTING.disabled_at.is_(None),
+        ).label("issuer_trusts_email"),
+    )
+    .outerjoin(Deployment, and_(Deployment.platform_id == Platform.id,
+                                Deployment.deployment_id == bindparam("deployment_id")))
+    .where(Platform.issuer == bindparam("issuer"), Platform.client_id == bindparam("client_id"))
+    .limit(1)
+)
+
+
 def _add_command(issuer: str, client_id: str) -> str:
     return (
         f"l2i platform add --issuer {issuer} --client-id {client_id} --auth-login-url URL "
@@ -75,6 +96,23 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
         # (pylti1p3's checks, then the tool's own): each is read once per request.
         self._platforms: dict[tuple[str, str | None], Platform] = {}
         self._deployments: dict[tuple[int, str], Deployment | None] = {}
+        self._expected_deployment: str | None = None
+        self._trusted_issuers: dict[str, bool] = {}
+
+    def expect_deployment(self, deployment_id: object) -> None:
+        """Say which deployment the request names, so it is read with its registration (one query).
+
+        Nothing is checked here: :meth:`find_deployment_by_params` still refuses an unknown one.
+        """
+        if isinstance(deployment_id, str) and deployment_id:
+            self._expected_deployment = deployment_id
+
+    def issuer_trusts_email(self, platform: Platform) -> bool | None:
+        """Return whether an enabled registration of ``platform``'s issuer trusts email addresses.
+
+        None when this request did not read it (the caller must then ask the database itself).
+        """
+        return self._trusted_issuers.get(platform.issuer)
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         """Return False: any issuer may have several registrations."""
@@ -110,9 +148,24 @@ class DatabaseToolConf(ToolConfAbstract[Any]):
             self._deployments[key] = platforms.find_deployment(self._session, platform, deployment_id)
         return self._deployments[key]
 
+    def _read_registration(self, iss: str, client_id: str) -> Platform | None:
+        """Read the registration with the expected deployment and the issuer's email trust (one query)."""
+        deployment_id = self._expected_deployment
+        row = self._session.execute(
+            PLATFORM_ROWS, {"issuer": iss, "client_id": client_id, "deployment_id": deployment_id}
+        ).first()
+        if row is None:
+            return None
+        platform: Platform = row[0]
+        deployment: Deployment | None = row[1]
+        self._trusted_issuers[platform.issuer] = bool(row[2])
+        if deployment_id is not None:
+            self._deployments[(platform.id, deployment_id)] = deployment
+        return platform
+
     def _read_platform(self, iss: str, client_id: str | None) -> Platform:
         if client_id:
-            platform = platforms.find_platform(self._session, iss, client_id)
+            platform = self._read_registration(iss, client_id)
             if platform is None:
                 known = platforms.find_platforms_by_issuer(self._session, iss)
                 what = (

@@ -96,6 +96,7 @@ def login() -> Any:
     session = db()
     lti_request = _lti_request()
     conf = DatabaseToolConf(session)
+    conf.expect_deployment(request.values.get("lti_deployment_id"))
     _check_target_link_uri()
     storage_target = _storage_target()
     cookies = ToolCookieService(lti_request, secure=settings.is_https)
@@ -266,7 +267,9 @@ def _accept_launch(message_launch: ToolMessageLaunch, conf: DatabaseToolConf) ->
             hint=gettext("Launch again from the LMS."),
         )
     synced = sync_launch(session, platform, deployment, claims)
-    if Capability.STUDY in capabilities_for(synced.roles):  # learners' records only
+    # Learners' records only. When no enabled registration of the issuer trusts email addresses,
+    # link_by_email would find the issuer untrusted and link nothing: skip it and its query.
+    if Capability.STUDY in capabilities_for(synced.roles) and conf.issuer_trusts_email(platform) is not False:
         link_by_email(session, synced.user, recompute_settings())
     return synced
 
