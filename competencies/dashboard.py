@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from competencies.models import Proficiency, ProficiencyChange
@@ -60,25 +60,47 @@ def count_levels(standings: Mapping[int, Mapping[str, Cell]], learner_ids: Itera
     return counts
 
 
-def count_levels_by_group(session: Session, members: Select[Any],
-                          competency_ids: Sequence[str]) -> dict[Any, dict[str, dict[int, int]]]:
-    """Count learners per (group, competency, level) in SQL, for cohorts too large to load.
+def count_cohort_levels(session: Session, cohort: Cohort, size: int, competency_ids: Sequence[str],
+                        levels: int) -> dict[str, list[int]]:
+    """Count a cohort of ``size`` learners per level for each competency in SQL, as :func:`count_levels` does.
 
-    ``members`` selects two columns, ``(learner_id, group_key)``: an institution, say. Learners
-    without a level are not counted here; subtract from the group's size to get them.
+    Index 0 is "no level yet": the learners without a level from 1 to ``levels``.
     """
-    grouped = members.subquery()
-    learner_col, group_col = list(grouped.columns)[:2]
-    rows = session.execute(
-        select(group_col, Proficiency.competency_id, Proficiency.level, func.count())
-        .join(grouped, learner_col == Proficiency.learner_id)
-        .where(Proficiency.competency_id.in_(list(competency_ids)), Proficiency.level.is_not(None))
-        .group_by(group_col, Proficiency.competency_id, Proficiency.level)
-    )
-    counts: dict[Any, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
-    for group, competency_id, level, count in rows:
-        counts[group][competency_id][level] = count
-    return {group: dict(by_competency) for group, by_competency in counts.items()}
+    counts = {competency_id: [0] * (levels + 1) for competency_id in competency_ids}
+    if size and competency_ids:
+        for competency_id, level, count in session.execute(_level_counts(cohort, competency_ids)):
+            if level is not None and 0 < level <= levels:
+                counts[competency_id][level] = count
+    for per_level in counts.values():
+        per_level[0] = size - sum(per_level[1:])
+    return counts
+
+
+def _level_counts(cohort: Cohort, competency_ids: Sequence[str]) -> Select[Any]:
+    """Select (competency, level, learners) for a cohort, looked up learner by learner.
+
+    A select of learners is joined (deduplicated) rather than put in ``IN``: with ``IN`` and this
+    grouping, SQLite would walk every learner's rows through the (competency, level) index. Listed
+    learner ids are put in ``IN``, which PostgreSQL answers by index (it estimates a join worse).
+    """
+    query = select(Proficiency.competency_id, Proficiency.level, func.count())
+    if isinstance(cohort, Select):
+        learners = cohort.distinct().subquery()
+        query = query.select_from(learners).join(Proficiency, Proficiency.learner_id == learners.c[0])
+        return (query.where(Proficiency.competency_id.in_(list(competency_ids)))
+                .group_by(Proficiency.competency_id, Proficiency.level))
+    return (query.where(in_cohort(Proficiency.learner_id, cohort), competency_among(competency_ids))
+            .group_by(Proficiency.competency_id, Proficiency.level))
+
+
+def competency_among(competency_ids: Iterable[str]) -> ColumnElement[bool]:
+    """Return "the proficiency row's competency is one of these", for queries that look learners up.
+
+    Written on ``competency_id || ''`` so that no planner takes the (competency, level) index for
+    it: with learner ids listed, SQLite would otherwise read every learner's rows of those
+    competencies, and PostgreSQL looks the listed learners up by the (learner, competency) index.
+    """
+    return (Proficiency.competency_id + "").in_(list(competency_ids))
 
 
 @dataclass(frozen=True)

@@ -100,8 +100,8 @@ def read_member_subs(session: Session, context_id: int) -> dict[int, str]:
     return {learner_id: sub for learner_id, sub in rows}
 
 
-def _platform_learners(query: ProficiencyQuery) -> Subquery:
-    """Select (learner_id, sub) of the platform's learners (of one course, if the query names one)."""
+def _platform_members(query: ProficiencyQuery) -> Select[Any]:
+    """Select (learner_id, sub) of the platform's learners (of one course, if asked), to group by learner."""
     members = (select(PlatformUser.learner_id.label("learner_id"), func.min(PlatformUser.sub).label("sub"))
                .join(Membership, Membership.user_id == PlatformUser.id)
                .join(Context, Context.id == Membership.context_id)
@@ -109,7 +109,12 @@ def _platform_learners(query: ProficiencyQuery) -> Subquery:
                .where(Deployment.platform_id == query.platform_id, Membership.studies.is_(True)))
     if query.context_id is not None:
         members = members.where(Context.id == query.context_id)
-    return members.group_by(PlatformUser.learner_id).subquery("platform_learner")
+    return members
+
+
+def _platform_learners(query: ProficiencyQuery) -> Subquery:
+    """Select (learner_id, sub) of the platform's learners (of one course, if the query names one)."""
+    return _platform_members(query).group_by(PlatformUser.learner_id).subquery("platform_learner")
 
 
 def _proficiency_rows(query: ProficiencyQuery, learners: Subquery, *columns: Any) -> Select[Any]:
@@ -135,14 +140,30 @@ def summarise_proficiency(session: Session, query: ProficiencyQuery) -> SetSumma
 
 def list_proficiency(session: Session, query: ProficiencyQuery, offset: int,
                      limit: int) -> list[ProficiencyItem]:
-    """Return one page of the query's proficiency rows, ordered by learner then competency (stable)."""
+    """Return one page of the query's proficiency rows, ordered by learner then competency (stable).
+
+    The page is found on the ids alone (an index holds them in that order, so skipping to a late
+    page reads no row), then only its rows are read, with their learners' ``sub``.
+    """
     learners = _platform_learners(query)
+    page = (_proficiency_rows(query, learners, Proficiency.id)
+            .order_by(Proficiency.learner_id, Proficiency.competency_id)
+            .offset(offset).limit(limit).subquery())
     rows = session.execute(
-        _proficiency_rows(query, learners, learners.c.sub, Proficiency.competency_id, Proficiency.level,
-                          Proficiency.score, Proficiency.overridden, Proficiency.sources,
-                          Proficiency.updated_at)
-        .order_by(Proficiency.learner_id, Proficiency.competency_id).offset(offset).limit(limit)
-    )
-    return [ProficiencyItem(user_id=sub, competency_id=competency_id, level=level, score=score,
+        select(Proficiency.learner_id, Proficiency.competency_id, Proficiency.level, Proficiency.score,
+               Proficiency.overridden, Proficiency.sources, Proficiency.updated_at)
+        .join(page, page.c.id == Proficiency.id)
+        .order_by(Proficiency.learner_id, Proficiency.competency_id)
+    ).all()
+    subs = _subs_of(session, query, {row[0] for row in rows})
+    return [ProficiencyItem(user_id=subs[learner_id], competency_id=competency_id, level=level, score=score,
                             overridden=bool(overridden), sources=sources, updated_at=updated_at)
-            for sub, competency_id, level, score, overridden, sources, updated_at in rows]
+            for learner_id, competency_id, level, score, overridden, sources, updated_at in rows]
+
+
+def _subs_of(session: Session, query: ProficiencyQuery, learner_ids: set[int]) -> dict[int, str]:
+    """Return the ``sub`` the platform knows each of these learners by (as :func:`_platform_learners`)."""
+    if not learner_ids:
+        return {}
+    members = _platform_members(query).where(PlatformUser.learner_id.in_(sorted(learner_ids)))
+    return {learner_id: sub for learner_id, sub in session.execute(members.group_by(PlatformUser.learner_id))}

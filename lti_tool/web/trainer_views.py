@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,7 @@ from lti_tool.services import ServiceError, ServiceTokens
 from lti_tool.web import charts_for_pages
 from lti_tool.web.auth import launch_required, launched, tool_url
 from lti_tool.web.forms import read_rubric_form
+from lti_tool.web.heatmap import HeatmapCells, LearnerUrls
 from lti_tool.web.state import app_state, db
 from lti_tool.web.tracking import attempt_tracker, learner_tracker
 from lti_tool.web.translation import gettext, message_of
@@ -75,11 +77,14 @@ def _context() -> Context:
     return context
 
 
-def course_people(context_id: int) -> dict[int, PlatformUser]:
-    """Return the people who launched in a context, by learner id."""
+def course_people(context_id: int, learner_ids: Collection[int]) -> dict[int, PlatformUser]:
+    """Return the people among ``learner_ids`` who launched in a context, by learner id."""
+    if not learner_ids:
+        return {}
     users = db().scalars(
         select(PlatformUser).join(Membership, Membership.user_id == PlatformUser.id)
-        .where(Membership.context_id == context_id).order_by(PlatformUser.family_name, PlatformUser.name)
+        .where(Membership.context_id == context_id, PlatformUser.learner_id.in_(sorted(set(learner_ids))))
+        .order_by(PlatformUser.family_name, PlatformUser.name)
     )
     return {user.learner_id: user for user in users}
 
@@ -116,19 +121,30 @@ def _read_course_view(context: Context) -> tuple[CourseView, str | None]:
     return build_course_view(db(), state.catalog, state.framework, [context.id], cohort_filter), problem
 
 
+def _learner_urls(context: Context, own_course: bool) -> LearnerUrls:
+    """Return how the dashboard's rows link to a learner: their profile here, or read-only elsewhere."""
+    if own_course:
+        return LearnerUrls(tool_url("trainer.learner_profile", learner_id=LearnerUrls.PLACEHOLDER))
+    return LearnerUrls(tool_url("trainer.course_learner", context_id=context.id,
+                                learner_id=LearnerUrls.PLACEHOLDER))
+
+
 def _render_dashboard(roster: RosterView | None, context: Context | None = None) -> Any:
     context = context or _context()
     own_course = roster is not None
     view, problem = _read_course_view(context)
-    people = course_people(context.id)
     page, pages = page_of(request.args.get("page"), len(view.rows), ROWS_PER_PAGE)
+    waiting = attempts_to_assess(db(), context.id) if own_course else []
+    assessed = assessed_in(db(), context.id) if own_course else []
+    people = course_people(context.id, {attempt.learner_id for attempt in [*waiting, *assessed]})
     return render_template(
         "trainer.html", launch=launched(), context=context, people=people, view=view, problem=problem,
+        cells=HeatmapCells(view.units, view.competencies, launched().locale),
+        learner_url=_learner_urls(context, own_course),
         rows=view.rows[(page - 1) * ROWS_PER_PAGE:page * ROWS_PER_PAGE], page=page, pages=pages,
         unit_numbers={unit.id: n for n, unit in enumerate(app_state().catalog.units, start=1)},
         own_course=own_course, other_courses=_other_courses(context),
-        waiting=attempts_to_assess(db(), context.id) if own_course else [],
-        assessed=assessed_in(db(), context.id) if own_course else [],
+        waiting=waiting, assessed=assessed,
         catalog=app_state().catalog, framework=app_state().framework, locale=launched().locale,
         done=request.args.get("done"), roster=roster, charts=charts_for_pages,
         programme=has_programme_access(db(), launched()),

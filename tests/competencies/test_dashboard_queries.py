@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from competencies.dashboard import (
     Cell,
     count_levels,
-    count_levels_by_group,
     proficiency_trend,
     read_standings,
     week_starts,
@@ -75,9 +74,6 @@ def test_levels_are_counted_per_competency_with_no_level_yet_at_zero(db_session:
     assert c not in standings
     counts = count_levels(standings, [a, b, c], ["L2I-C1.1", "L2I-C1.2"], levels=4)
     assert counts == {"L2I-C1.1": [1, 1, 0, 1, 0], "L2I-C1.2": [3, 0, 0, 0, 0]}
-    members = select(Learner.id, (Learner.id == a).label("group"))
-    by_group = count_levels_by_group(db_session, members, ["L2I-C1.1"])
-    assert by_group == {True: {"L2I-C1.1": {3: 1}}, False: {"L2I-C1.1": {1: 1}}}
 
 
 def test_the_trend_counts_first_proficiency_per_learner_and_competency(db_session: Session) -> None:
