@@ -25,7 +25,7 @@ from lti_tool.app import create_app
 from lti_tool.demo_seed import SeedReport, seed_demo_work
 from lti_tool.migrate import upgrade_database
 from lti_tool.settings import Settings, load_settings
-from lti_tool.worker import make_courier
+from lti_tool.worker import keep_programme_counted, make_courier
 
 
 @dataclass
@@ -125,11 +125,16 @@ def attach_demo_lrs(settings: Settings) -> tuple[Settings, RalphLRS | None]:
 
 
 def start_demo_worker(settings: Settings) -> threading.Event:
-    """Deliver the outbox in a background thread (``l2i worker`` in production); set the event to stop."""
+    """Run ``l2i worker``'s jobs in background threads: delivery and counting the programme.
+
+    Set the returned event to stop them.
+    """
     stop = threading.Event()
     engine = create_db_engine(settings.database_url)
     courier = make_courier(settings, engine)
     threading.Thread(target=courier.run, args=(stop, 0.5), daemon=True, name="outbox-worker").start()
+    threading.Thread(target=keep_programme_counted, args=(settings, engine, stop), daemon=True,
+                     name="programme-counter").start()
     return stop
 
 

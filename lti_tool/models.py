@@ -239,3 +239,19 @@ class ToolSession(Base):
     platform: Mapped[Platform] = relationship()
     context: Mapped[Context | None] = relationship()
     resource_link: Mapped[ResourceLink | None] = relationship()
+
+
+class ProgrammeSnapshot(Base):
+    """The programme view's figures as last counted: what the page shows between refreshes.
+
+    Counting a whole programme reads every learner's standings (about a second at 50,000
+    learners), so the worker counts it every few minutes and the page reads the counts. Only
+    aggregates, course titles and institution names are kept: nothing about one learner.
+    """
+
+    __tablename__ = "programme_snapshot"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    built_at: Mapped[dt.datetime] = mapped_column()
+    build_ms: Mapped[int] = mapped_column(default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

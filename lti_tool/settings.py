@@ -48,6 +48,7 @@ class Settings:
     outbox_lease_seconds: int = 60
     outbox_backoff_seconds: float = 2.0
     outbox_backoff_max_seconds: float = 900.0
+    programme_refresh_seconds: int = 300
 
     @property
     def actor_home_page(self) -> str:
@@ -198,6 +199,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         outbox_backoff_seconds=_read_number(env, "outbox_backoff_seconds", problems, maximum=3600),
         outbox_backoff_max_seconds=_read_number(env, "outbox_backoff_max_seconds", problems,
                                                 maximum=7 * 24 * 3600),
+        programme_refresh_seconds=_read_number(env, "programme_refresh_seconds", problems,
+                                               maximum=24 * 3600),
     )
     if problems:
         raise SettingsError(problems)

@@ -1,17 +1,24 @@
-"""The outbox worker: a :class:`~xapi.delivery.Courier` built from the settings, run until stopped."""
+"""The outbox worker: a :class:`~xapi.delivery.Courier` built from the settings, run until stopped.
+
+Beside delivering, it keeps the programme view's figures counted (:mod:`lti_tool.programme_snapshot`).
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
 from types import FrameType
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from l2i_db import create_session_factory
+from competencies.store import active_framework
+from l2i_db import create_session_factory, utcnow
 from lti_tool.grades import score_senders
+from lti_tool.programme_snapshot import refresh_when_due
 from lti_tool.services import GradeService, ServiceTokens
 from lti_tool.settings import Settings
 from lti_tool.tracking import lrs_targets
@@ -68,7 +75,34 @@ def run_worker(settings: Settings, engine: Engine, *, idle_seconds: float = 1.0)
     signal.signal(signal.SIGINT, request_stop)
     courier = make_courier(settings, engine)
     log.info("outbox worker %s started", courier.owner)
+    counter = threading.Thread(target=keep_programme_counted, args=(settings, engine, stop),
+                               name="programme-counter", daemon=True)
+    counter.start()
     try:
         courier.run(stop, idle_seconds=idle_seconds)
     finally:
         courier.close()
+        counter.join(timeout=5)
+
+
+def count_programme_if_due(settings: Settings, engine: Engine) -> bool:
+    """Count the programme view's figures if due (:func:`refresh_when_due`); return whether it did."""
+    interval = dt.timedelta(seconds=settings.programme_refresh_seconds)
+    with create_session_factory(engine)() as session:
+        counted = refresh_when_due(session, active_framework(session), utcnow(), interval)
+        session.commit()
+    if counted:
+        log.info("programme figures counted")
+    return counted
+
+
+def keep_programme_counted(settings: Settings, engine: Engine, stop: threading.Event) -> None:
+    """Count the programme's figures whenever due, until ``stop`` is set; a failed count is tried later."""
+    pause = min(60.0, max(1.0, settings.programme_refresh_seconds / 4))
+    while not stop.is_set():
+        try:
+            count_programme_if_due(settings, engine)
+        except SQLAlchemyError as exc:
+            log.warning("counting the programme's figures failed (%s); trying again in %.0f s",
+                        str(exc).splitlines()[0][:200], pause)
+        stop.wait(pause)

@@ -636,8 +636,19 @@ def test_an_institution_administrator_opens_the_programme_view(
         course_row = courses.locator("tbody tr").filter(has_text=institution.name)
         expect(course_row).to_have_count(1)
         expect(course_row.locator("td").nth(1)).to_have_text(str(LEARNERS_PER_INSTITUTION))
+    counted_at = re.compile(r"^Figures counted at \d{4}-\d\d-\d\d \d\d:\d\d UTC; "
+                            r"they are counted again every 5 min\.")
+    expect(page.locator("main form p.meta")).to_have_text(counted_at)
     check_axe(page)
     screenshot(page, artifacts_dir, request, "programme")
+
+    # "Count now" counts the figures at once (a POST with the page's CSRF token) and shows them again
+    with page.expect_response(re.compile(re.escape(demo.tool_url) + r"/programme/refresh")) as counted:
+        page.get_by_role("button", name="Count now").click()
+    assert counted.value.status == 303
+    page.wait_for_url(tool_url_pattern(demo, "/programme"))
+    expect(page.locator("main p.meta").first).to_have_text(f"{2 * LEARNERS_PER_INSTITUTION} learners in all")
+    expect(page.locator("main form p.meta")).to_have_text(counted_at)
 
     # the other institution's course opens read-only
     courses.locator("tbody tr").filter(has_text=other.name).get_by_role("link").click()

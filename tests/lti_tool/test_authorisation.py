@@ -101,6 +101,7 @@ URLS: dict[str, Callable[[World], str]] = {
     "trainer.save_assessment": lambda w: f"/trainer/attempts/{w.reflection_attempt}",
     "trainer.refresh_course_roster": lambda w: "/trainer/roster",
     "programme.overview": lambda w: "/programme",
+    "programme.refresh": lambda w: "/programme/refresh",
     "admin.outbox": lambda w: "/admin/outbox",
     "admin.retry": lambda w: "/admin/outbox/retry",
     "deep_linking.picker": lambda w: "/deep-linking",
@@ -152,7 +153,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     "trainer.show_assessment": TRAINERS_HERE, "trainer.save_assessment": TRAINERS_HERE,
     "trainer.refresh_course_roster": {**TRAINERS_HERE, "foreign_instructor": "allow"},
     # the institution administrator role brings the programme view; no trainer here has a grant
-    "programme.overview": ADMIN_ONLY,
+    "programme.overview": ADMIN_ONLY, "programme.refresh": ADMIN_ONLY,
     "admin.outbox": ADMIN_ONLY, "admin.retry": ADMIN_ONLY,
     # these need a deep-linking launch; resource-link sessions are refused whatever the role
     "deep_linking.picker": {}, "deep_linking.place": {},

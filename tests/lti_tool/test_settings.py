@@ -37,6 +37,8 @@ def test_postgres_url_gets_the_psycopg_driver() -> None:
         ({"L2I_SESSION_LIFETIME": "-5"}, "greater than 0"),
         ({"L2I_SESSION_LIFETIME": "1.5"}, "L2I_SESSION_LIFETIME must be a whole number"),
         ({"L2I_HTTP_TIMEOUT": "500"}, "at most 120"),
+        ({"L2I_PROGRAMME_REFRESH_SECONDS": "0"}, "L2I_PROGRAMME_REFRESH_SECONDS must be greater than 0"),
+        ({"L2I_PROGRAMME_REFRESH_SECONDS": "999999"}, "at most 86400"),
         ({"L2I_LOG_LEVEL": "loud"}, "L2I_LOG_LEVEL"),
         ({"L2I_PROFICIENCY_METHOD": "median"}, "unknown proficiency method"),
         ({"L2I_PROFICIENCY_THRESHOLDS": "0,0.9,0.5"}, "thresholds must start at 0 and rise"),
