@@ -18,6 +18,9 @@ in the same run (p50/p95):
 * the API's proficiency export (``GET /api/v1/proficiency``, 1,000 rows a page): the first and the
   last page of the institution's rows, and the measured course's rows read page by page;
 * the building of the dashboard's data alone (``build_course_view``);
+* the course dashboard page again with the collector not frozen: each gunicorn worker freezes
+  the objects it holds at start (``lti_tool.server.freeze_startup_objects``), and so does this
+  benchmark, as the way before that;
 * naive: the same rows read learner by learner (each learner's progress and standings with the
   per-learner queries the learner's own pages use).
 
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime as dt
+import gc
 import json
 import platform as host
 import random
@@ -62,6 +66,7 @@ from lti_tool.cohorts import CohortFilter, build_course_view
 from lti_tool.migrate import upgrade_database
 from lti_tool.models import Context, Deployment, Platform, ToolSession
 from lti_tool.programme_snapshot import count_programme
+from lti_tool.server import freeze_startup_objects
 from lti_tool.settings import load_settings
 from lti_tool.web.state import app_state
 
@@ -368,6 +373,15 @@ def export_walker(client: FlaskClient, token: str, context_id: int) -> Callable[
     return walk
 
 
+def unfrozen(action: Callable[[], object], runs: int) -> list[float]:
+    """Time ``action`` with the startup objects back in the collector's walks (as before the freeze)."""
+    gc.unfreeze()
+    try:
+        return timed(action, runs)
+    finally:
+        freeze_startup_objects()
+
+
 def run(database_url: str, learners: int, others: int, evidence: int) -> None:
     """Seed, measure and print."""
     upgrade_database(database_url)
@@ -420,6 +434,7 @@ def run(database_url: str, learners: int, others: int, evidence: int) -> None:
 
         page("/trainer")()  # warm up
         count_now()         # what the worker does before the page is opened
+        freeze_startup_objects()    # as each gunicorn worker does once the app is built
         figures = {
             f"course dashboard page, {learners:,} learners": timed(page("/trainer"), 20),
             "course dashboard page, filtered (competency + level)": timed(
@@ -438,6 +453,7 @@ def run(database_url: str, learners: int, others: int, evidence: int) -> None:
             f"API proficiency, the course's {learners * COMPETENCIES:,} rows, page by page": timed(
                 export_walker(client, token, context_id), 5),
             "dashboard data alone (build_course_view)": timed(view_only, 20),
+            "course dashboard page, collector not frozen (before)": unfrozen(page("/trainer"), 20),
             "naive: the same rows read learner by learner": timed(naive, 3),
         }
         print(f"database: {engine.dialect.name}; machine: {host.machine()}, {host.python_implementation()} "

@@ -81,6 +81,7 @@ from lti_tool.models import (
     ResourceLink,
     ToolSession,
 )
+from lti_tool.server import freeze_startup_objects
 from lti_tool.settings import Settings, load_settings
 from lti_tool.tracking import Tracker, subject_of
 from lti_tool.web.forms import read_quiz_form
@@ -468,6 +469,7 @@ def run(database_url: str, evidence: int, submissions: int) -> None:
 
         def domain(recompute: bool = False, row_by_row: bool = False) -> Callable[[], Callable[[], object]]:
             return lambda: domain_submission(factory, settings, app, turns, rng, naive(recompute, row_by_row))
+        freeze_startup_objects()    # as each gunicorn worker does once the app is built
         load = os.getloadavg()[0]
         figures = measure({
             "through the app (POST /attempts/<id>/submit)": lambda: web_submission(

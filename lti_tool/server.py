@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,10 +26,24 @@ class ToolApplication(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """Build the app (in the worker, after fork)."""
+        """Build the app (in the worker, after fork) and freeze what it holds at start."""
         from lti_tool.app import create_app
 
-        return create_app(self._settings)
+        app = create_app(self._settings)
+        freeze_startup_objects()
+        return app
+
+
+def freeze_startup_objects() -> None:
+    """Take every object alive now out of the cyclic garbage collector's walks (:func:`gc.freeze`).
+
+    A worker holds about 130,000 long-lived objects (modules, the catalogue, the framework,
+    SQLAlchemy's mappers). A page that builds many rows sets off a full collection every few
+    requests, which walked them all: 50 ms added to one course dashboard in eight. Frozen, they are
+    skipped; garbage is collected first so none is frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def default_bind(settings: Settings) -> str:

@@ -29,6 +29,7 @@ class HeatmapCells:
         # gettext without values returns the translated pattern, filled in per cell below;
         # Markup's "%" escapes the values, as the template's _() does.
         self.label = Markup(gettext("%(unit)s: %(percent)s%%"))  # noqa: S704 (our own catalogue text)
+        self.labels: dict[tuple[str, int], str] = {}   # (unit, percent) -> label: most cells repeat one
 
     def progress_cells(self, row: LearnerRow) -> Markup:
         """Return the row's ``<td>`` per unit: a progress bar labelled with the unit and its percent."""
@@ -36,7 +37,9 @@ class HeatmapCells:
         for unit_id, title in self.units:
             summary = row.progress.get(unit_id)
             percent = summary.percent if summary else 0
-            label = self.label % {"unit": title, "percent": percent}
+            label = self.labels.get((unit_id, percent))
+            if label is None:
+                label = self.labels[(unit_id, percent)] = self.label % {"unit": title, "percent": percent}
             cells.append(f'<td class="unit-progress"><progress max="100" value="{percent}" '
                          f'aria-label="{label}"></progress> '
                          f'<span class="progress-text">{percent}%</span></td>')
