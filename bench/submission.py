@@ -39,6 +39,7 @@ import platform as host
 import random
 import secrets
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ from course_units.attempts import Where, start_attempt
 from course_units.content import Activity, Catalog, Unit
 from course_units.models import Attempt
 from l2i_db import Base, create_db_engine, create_session_factory, utcnow
+from l2i_db import engine as l2i_engine
+from l2i_db.engine import start_wal_checkpointer
 from lti_tool import learning
 from lti_tool import vocabulary as v
 from lti_tool.app import create_app
@@ -92,6 +95,7 @@ ISSUER = "https://lms.example.org"
 CHUNK = 5000
 ROWS_PER_LEARNER = (30, 70)  # each learner's evidence rows: uniform in this range (50 on average)
 WARM_UP = 5
+SQLITE_DEFAULT_AUTOCHECKPOINT = 1000   # pages
 
 
 @dataclass
@@ -447,6 +451,25 @@ def report(figures: Mapping[str, Samples], engine_way: str) -> None:
               f"{p50 / percentile(base, 0.5):6.2f} {p95 / percentile(base, 0.95):6.2f}")
 
 
+def checkpointing_in_the_request(settings: Settings, checkpoints: threading.Event, turns: Turns,
+                                 rng: random.Random, submissions: int) -> dict[str, Samples]:
+    """Time submissions through an app whose connections checkpoint SQLite's WAL themselves, as before.
+
+    The checkpointer thread is stopped and SQLite's default of 1,000 pages restored for this
+    second app's connections; measured after the other ways, so not in turns with them.
+    """
+    checkpoints.set()
+    l2i_engine.AUTOCHECKPOINT_PAGES = SQLITE_DEFAULT_AUTOCHECKPOINT
+    before = create_app(settings)
+    try:
+        state = app_state(before)
+        client = before.test_client()
+        return measure({"through the app, checkpoints in the request (before)": lambda: web_submission(
+            client, state.tokens, turns, state.catalog, rng)}, submissions)
+    finally:
+        app_state(before).engine.dispose()
+
+
 def run(database_url: str, evidence: int, submissions: int) -> None:
     """Seed, measure and print."""
     upgrade_database(database_url)
@@ -469,6 +492,7 @@ def run(database_url: str, evidence: int, submissions: int) -> None:
 
         def domain(recompute: bool = False, row_by_row: bool = False) -> Callable[[], Callable[[], object]]:
             return lambda: domain_submission(factory, settings, app, turns, rng, naive(recompute, row_by_row))
+        checkpoints = start_wal_checkpointer(state.engine)   # as each gunicorn worker does (SQLite)
         freeze_startup_objects()    # as each gunicorn worker does once the app is built
         load = os.getloadavg()[0]
         figures = measure({
@@ -479,6 +503,8 @@ def run(database_url: str, evidence: int, submissions: int) -> None:
             "naive: one INSERT per evidence and outbox row": domain(row_by_row=True),
             "naive: both": domain(recompute=True, row_by_row=True),
         }, submissions)
+        if checkpoints is not None:
+            figures.update(checkpointing_in_the_request(settings, checkpoints, turns, rng, submissions))
         after = count_rows(engine)
         print(f"database: {engine.dialect.name}; machine: {host.machine()}, {os.cpu_count()} cores, "
               f"{host.python_implementation()} {host.python_version()}; load average {load:.1f} before "

@@ -58,6 +58,7 @@ from course_units.content import Activity, Catalog
 from course_units.loader import load_catalog
 from course_units.scoring import score_quiz
 from l2i_db import create_db_engine, create_session_factory, utcnow
+from l2i_db.engine import start_wal_checkpointer
 from lms_emulator.lrs import RalphLRS, ralph_python
 from lti_tool.migrate import upgrade_database
 from lti_tool.models import Context, Deployment, Learner, Platform
@@ -562,6 +563,7 @@ def run(database_url: str, folder: Path, options: argparse.Namespace) -> None:
     """Seed, measure both ways of both halves, and print the figures."""
     engine = create_db_engine(database_url)
     factory = create_session_factory(engine)
+    checkpoints = start_wal_checkpointer(engine)     # as the web and outbox workers do (SQLite)
     invalid = Counting()
     logging.getLogger("xapi.outbox").addFilter(invalid)
     try:
@@ -641,6 +643,8 @@ def run(database_url: str, folder: Path, options: argparse.Namespace) -> None:
               f"Python {platform.python_version()}; database: {database}; "
               f"date: {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     finally:
+        if checkpoints is not None:
+            checkpoints.set()
         logging.getLogger("xapi.outbox").removeFilter(invalid)
         engine.dispose()
 

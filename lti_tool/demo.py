@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from competencies.store import active_framework
 from course_units.loader import load_catalog
 from l2i_db import create_db_engine, create_session_factory
+from l2i_db.engine import start_wal_checkpointer
 from lms_emulator.lrs import RalphLRS, RalphNotInstalledError, RalphStartError
 from lms_emulator.platform import EmulatorConfig
 from lms_emulator.server import RunningEmulator, start_emulator
@@ -125,7 +126,7 @@ def attach_demo_lrs(settings: Settings) -> tuple[Settings, RalphLRS | None]:
 
 
 def start_demo_worker(settings: Settings) -> threading.Event:
-    """Run ``l2i worker``'s jobs in background threads: delivery and counting the programme.
+    """Run ``l2i worker``'s jobs in background threads: delivery, counting the programme, checkpoints.
 
     Set the returned event to stop them.
     """
@@ -135,6 +136,7 @@ def start_demo_worker(settings: Settings) -> threading.Event:
     threading.Thread(target=courier.run, args=(stop, 0.5), daemon=True, name="outbox-worker").start()
     threading.Thread(target=keep_programme_counted, args=(settings, engine, stop), daemon=True,
                      name="programme-counter").start()
+    start_wal_checkpointer(engine, stop)
     return stop
 
 

@@ -26,6 +26,8 @@ from lti_tool.programme import CourseRow, InstitutionRow, ProgrammeView, build_p
 PROGRAMME_KEY = "programme"
 #: Bumped when the payload's shape changes: an older payload is counted again, not misread.
 PAYLOAD_VERSION = 1
+#: Held while counting, so that two processes counting at once take turns (PostgreSQL).
+COUNTING_LOCK = f"programme-snapshot:{PROGRAMME_KEY}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def count_programme(session: Session, framework: Framework, now: dt.datetime) ->
 
     The caller commits. On PostgreSQL, two processes counting at once take turns.
     """
-    lock_for_transaction(session, f"programme-snapshot:{PROGRAMME_KEY}")
+    lock_for_transaction(session, COUNTING_LOCK)
     started = time.perf_counter()
     view = build_programme_view(session, framework)
     build_ms = round((time.perf_counter() - started) * 1000)
@@ -107,7 +109,7 @@ def read_programme(session: Session, framework: Framework, now: dt.datetime,
     if is_fresh(counted, now, max_age):
         assert counted is not None
         return counted
-    lock_for_transaction(session, f"programme-snapshot:{PROGRAMME_KEY}")
+    lock_for_transaction(session, COUNTING_LOCK)
     counted = read_counted(session, framework)
     if is_fresh(counted, now, max_age):
         assert counted is not None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 
+from l2i_db.engine import start_wal_checkpointer
 from lti_tool.settings import Settings
 
 
@@ -18,6 +20,7 @@ class ToolApplication(BaseApplication):  # type: ignore[misc]
     def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
         self._settings = settings
         self._options = options
+        self.checkpoints: threading.Event | None = None   # stops the SQLite checkpointer, if any
         super().__init__()
 
     def load_config(self) -> None:
@@ -26,10 +29,12 @@ class ToolApplication(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """Build the app (in the worker, after fork) and freeze what it holds at start."""
+        """Build the app (in the worker, after fork), checkpoint SQLite off the requests' path, freeze."""
         from lti_tool.app import create_app
+        from lti_tool.web.state import app_state
 
         app = create_app(self._settings)
+        self.checkpoints = start_wal_checkpointer(app_state(app).engine)
         freeze_startup_objects()
         return app
 

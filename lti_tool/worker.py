@@ -1,6 +1,7 @@
 """The outbox worker: a :class:`~xapi.delivery.Courier` built from the settings, run until stopped.
 
-Beside delivering, it keeps the programme view's figures counted (:mod:`lti_tool.programme_snapshot`).
+Beside delivering, it keeps the programme view's figures counted (:mod:`lti_tool.programme_snapshot`)
+and, on SQLite, the WAL checkpointed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from competencies.store import active_framework
 from l2i_db import create_session_factory, utcnow
+from l2i_db.engine import start_wal_checkpointer
 from lti_tool.grades import score_senders
 from lti_tool.programme_snapshot import refresh_when_due
 from lti_tool.services import GradeService, ServiceTokens
@@ -78,6 +80,7 @@ def run_worker(settings: Settings, engine: Engine, *, idle_seconds: float = 1.0)
     counter = threading.Thread(target=keep_programme_counted, args=(settings, engine, stop),
                                name="programme-counter", daemon=True)
     counter.start()
+    start_wal_checkpointer(engine, stop)
     try:
         courier.run(stop, idle_seconds=idle_seconds)
     finally:
