@@ -459,7 +459,7 @@ def checkpointing_in_the_request(settings: Settings, checkpoints: threading.Even
     second app's connections; measured after the other ways, so not in turns with them.
     """
     checkpoints.set()
-    l2i_engine.AUTOCHECKPOINT_PAGES = SQLITE_DEFAULT_AUTOCHECKPOINT
+    ours, l2i_engine.AUTOCHECKPOINT_PAGES = l2i_engine.AUTOCHECKPOINT_PAGES, SQLITE_DEFAULT_AUTOCHECKPOINT
     before = create_app(settings)
     try:
         state = app_state(before)
@@ -468,6 +468,7 @@ def checkpointing_in_the_request(settings: Settings, checkpoints: threading.Even
             client, state.tokens, turns, state.catalog, rng)}, submissions)
     finally:
         app_state(before).engine.dispose()
+        l2i_engine.AUTOCHECKPOINT_PAGES = ours
 
 
 def run(database_url: str, evidence: int, submissions: int) -> None:

@@ -86,11 +86,11 @@ def _level_counts(cohort: Cohort, competency_ids: Sequence[str]) -> Select[Any]:
     query = select(Proficiency.competency_id, Proficiency.level, func.count())
     if isinstance(cohort, Select):
         learners = cohort.distinct().subquery()
-        query = query.select_from(learners).join(Proficiency, Proficiency.learner_id == learners.c[0])
-        return (query.where(Proficiency.competency_id.in_(list(competency_ids)))
-                .group_by(Proficiency.competency_id, Proficiency.level))
-    return (query.where(in_cohort(Proficiency.learner_id, cohort), competency_among(competency_ids))
-            .group_by(Proficiency.competency_id, Proficiency.level))
+        query = (query.select_from(learners).join(Proficiency, Proficiency.learner_id == learners.c[0])
+                 .where(Proficiency.competency_id.in_(list(competency_ids))))
+    else:
+        query = query.where(in_cohort(Proficiency.learner_id, cohort), competency_among(competency_ids))
+    return query.group_by(Proficiency.competency_id, Proficiency.level)
 
 
 def competency_among(competency_ids: Iterable[str]) -> ColumnElement[bool]:

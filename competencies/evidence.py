@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from competencies.models import Evidence, EvidenceKind
-from competencies.proficiency import ProficiencyRule, update_proficiency, update_standings
+from competencies.proficiency import ProficiencyRule, update_standings
 from course_units.i18n import N_, Message, ReadableError
 from l2i_db import utcnow
 
@@ -128,7 +128,7 @@ def add_rating(
     )
     session.add(row)
     session.flush()
-    update_proficiency(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
+    update_standings(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
     return row
 
 
@@ -152,7 +152,7 @@ def clear_override(
     )
     session.add(row)
     session.flush()
-    update_proficiency(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
+    update_standings(session, learner_id, [competency_id], rule, evidence_id=row.id, at=when)
     return row
 
 

@@ -269,19 +269,6 @@ def update_standings(
     return StandingsUpdate(updated, before)
 
 
-def update_proficiency(
-    session: Session,
-    learner_id: int,
-    competency_ids: Iterable[str],
-    rule: ProficiencyRule,
-    *,
-    evidence_id: int | None = None,
-    at: dt.datetime | None = None,
-) -> dict[str, Proficiency]:
-    """Recompute one learner's standing in ``competency_ids`` (:func:`update_standings`); return the rows."""
-    return update_standings(session, learner_id, competency_ids, rule, evidence_id=evidence_id, at=at).rows
-
-
 def recompute_learner(
     session: Session, learner_id: int, rule: ProficiencyRule, *, at: dt.datetime | None = None,
 ) -> dict[str, Proficiency]:
@@ -289,7 +276,7 @@ def recompute_learner(
     competency_ids = session.scalars(
         select(Evidence.competency_id).where(Evidence.learner_id == learner_id).distinct()
     )
-    return update_proficiency(session, learner_id, list(competency_ids), rule, at=at)
+    return update_standings(session, learner_id, list(competency_ids), rule, at=at).rows
 
 
 def proficiencies_of(session: Session, learner_id: int) -> Mapping[str, Proficiency]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from badges.models import Credential
 from competencies.models import Evidence, Proficiency, ProficiencyChange
-from competencies.proficiency import ProficiencyRule, update_proficiency
+from competencies.proficiency import ProficiencyRule, update_standings
 from course_units.content import Catalog
 from course_units.models import Attempt, PageVisit, UnitCompletion, UnitPosition
 from course_units.progress import check_completion
@@ -128,7 +128,7 @@ def refresh_record(session: Session, learner_id: int, recompute: Recompute, *,
         select(Evidence.competency_id).where(Evidence.learner_id == learner_id)))
     competency_ids |= set(session.scalars(select(Proficiency.competency_id)
                                           .where(Proficiency.learner_id == learner_id)))
-    update_proficiency(session, learner_id, competency_ids, recompute.rule, at=at)
+    update_standings(session, learner_id, competency_ids, recompute.rule, at=at)
     for unit in recompute.catalog.units:
         check_completion(session, unit, learner_id, at=at)
 

@@ -253,5 +253,4 @@ class ProgrammeSnapshot(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     built_at: Mapped[dt.datetime] = mapped_column()
-    build_ms: Mapped[int] = mapped_column(default=0)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

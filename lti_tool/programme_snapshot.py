@@ -11,6 +11,7 @@ trainer can ask for a count at once.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from competencies.framework import Framework
 from l2i_db.dialect import insert_for, lock_for_transaction
 from lti_tool.models import ProgrammeSnapshot
 from lti_tool.programme import CourseRow, InstitutionRow, ProgrammeView, build_programme_view
+
+log = logging.getLogger(__name__)
 
 #: The one programme's row (the key leaves room for more than one).
 PROGRAMME_KEY = "programme"
@@ -36,7 +39,6 @@ class CountedProgramme:
 
     view: ProgrammeView
     built_at: dt.datetime
-    build_ms: int
 
 
 def framework_signature(framework: Framework) -> dict[str, Any]:
@@ -73,7 +75,7 @@ def read_counted(session: Session, framework: Framework) -> CountedProgramme | N
     if row is None:
         return None
     view = load_view(row.payload, framework)
-    return CountedProgramme(view, row.built_at, row.build_ms) if view is not None else None
+    return CountedProgramme(view, row.built_at) if view is not None else None
 
 
 def count_programme(session: Session, framework: Framework, now: dt.datetime) -> CountedProgramme:
@@ -84,19 +86,21 @@ def count_programme(session: Session, framework: Framework, now: dt.datetime) ->
     lock_for_transaction(session, COUNTING_LOCK)
     started = time.perf_counter()
     view = build_programme_view(session, framework)
-    build_ms = round((time.perf_counter() - started) * 1000)
-    values = {"key": PROGRAMME_KEY, "built_at": now, "build_ms": build_ms,
-              "payload": dump_view(view, framework)}
+    log.info("programme figures counted in %.0f ms", (time.perf_counter() - started) * 1000)
+    values = {"key": PROGRAMME_KEY, "built_at": now, "payload": dump_view(view, framework)}
     statement = insert_for(session, ProgrammeSnapshot).values(**values)
     session.execute(statement.on_conflict_do_update(
         index_elements=[ProgrammeSnapshot.key],
-        set_={name: statement.excluded[name] for name in ("built_at", "build_ms", "payload")}))
-    return CountedProgramme(view, now, build_ms)
+        set_={name: statement.excluded[name] for name in ("built_at", "payload")}))
+    return CountedProgramme(view, now)
 
 
-def is_fresh(counted: CountedProgramme | None, now: dt.datetime, max_age: dt.timedelta) -> bool:
-    """Return whether figures exist and were counted less than ``max_age`` ago (and not in the future)."""
-    return counted is not None and dt.timedelta(0) <= now - counted.built_at < max_age
+def if_fresh(counted: CountedProgramme | None, now: dt.datetime,
+             max_age: dt.timedelta) -> CountedProgramme | None:
+    """Return the figures if counted less than ``max_age`` ago (and not in the future), else None."""
+    if counted is not None and dt.timedelta(0) <= now - counted.built_at < max_age:
+        return counted
+    return None
 
 
 def read_programme(session: Session, framework: Framework, now: dt.datetime,
@@ -105,16 +109,11 @@ def read_programme(session: Session, framework: Framework, now: dt.datetime,
 
     After waiting for another process's count (PostgreSQL), its figures are used if fresh.
     """
-    counted = read_counted(session, framework)
-    if is_fresh(counted, now, max_age):
-        assert counted is not None
-        return counted
-    lock_for_transaction(session, COUNTING_LOCK)
-    counted = read_counted(session, framework)
-    if is_fresh(counted, now, max_age):
-        assert counted is not None
-        return counted
-    return count_programme(session, framework, now)
+    counted = if_fresh(read_counted(session, framework), now, max_age)
+    if counted is None:
+        lock_for_transaction(session, COUNTING_LOCK)
+        counted = if_fresh(read_counted(session, framework), now, max_age)
+    return counted or count_programme(session, framework, now)
 
 
 def refresh_when_due(session: Session, framework: Framework, now: dt.datetime,
@@ -124,7 +123,7 @@ def refresh_when_due(session: Session, framework: Framework, now: dt.datetime,
     Counting at half the interval keeps the figures younger than the interval, so the page never
     has to count them while a worker runs. The caller commits.
     """
-    if is_fresh(read_counted(session, framework), now, interval / 2):
+    if if_fresh(read_counted(session, framework), now, interval / 2):
         return False
     count_programme(session, framework, now)
     return True

@@ -94,8 +94,6 @@ def count_programme_if_due(settings: Settings, engine: Engine) -> bool:
     with create_session_factory(engine)() as session:
         counted = refresh_when_due(session, active_framework(session), utcnow(), interval)
         session.commit()
-    if counted:
-        log.info("programme figures counted")
     return counted
 
 

@@ -283,15 +283,10 @@ def _context_json(setting: Setting) -> dict[str, Any]:
     return context
 
 
-def _number(value: Any) -> float:
-    """Return a score's number as tincan's ``Score`` stores it: a float."""
-    return value if isinstance(value, float) else float(value)
-
-
 def _score_json(outcome: Outcome) -> dict[str, float]:
     parts = (("scaled", outcome.scaled), ("raw", outcome.raw), ("min", outcome.minimum),
              ("max", outcome.maximum))
-    return {key: _number(value) for key, value in parts if value is not None}
+    return {key: float(value) for key, value in parts if value is not None}  # as tincan's Score stores it
 
 
 _PLAIN_VALUES = (str, int, float, list, dict)

@@ -19,7 +19,7 @@ from competencies.proficiency import (
     ProficiencyRule,
     compute_standing,
     recompute_learner,
-    update_proficiency,
+    update_standings,
 )
 from lti_tool.models import Learner
 
@@ -148,8 +148,8 @@ def test_recompute_after_a_rule_change_matches_incremental_updates(db_session: S
     learner = _learner(db_session)
     for activity, score in [("a", 0.9), ("b", 0.2), ("a", 0.4), ("c", 0.75)]:
         _evidence(db_session, learner, activity, {"L2I-C2.1": score, "L2I-C2.2": 1 - score})
-    incremental = {k: (v.score, v.level) for k, v in update_proficiency(
-        db_session, learner, ["L2I-C2.1", "L2I-C2.2"], RULE).items()}
+    incremental = {k: (v.score, v.level) for k, v in update_standings(
+        db_session, learner, ["L2I-C2.1", "L2I-C2.2"], RULE).rows.items()}
     full = {k: (v.score, v.level) for k, v in recompute_learner(db_session, learner, RULE).items()}
     assert incremental == full
     assert full["L2I-C2.1"][0] == pytest.approx((0.4 + 0.2 + 0.75) / 3, abs=1e-4)
@@ -179,7 +179,7 @@ def test_attempt_evidence_reports_each_level_before_and_after(db_session: Sessio
 def test_the_standings_in_the_session_are_the_stored_ones(db_session: Session) -> None:
     learner = _learner(db_session)
     _evidence(db_session, learner, "a", {"L2I-C2.1": 0.9, "L2I-C2.2": 0.1})
-    rows = update_proficiency(db_session, learner, ["L2I-C2.1", "L2I-C2.2"], RULE)
+    rows = update_standings(db_session, learner, ["L2I-C2.1", "L2I-C2.2"], RULE).rows
     _evidence(db_session, learner, "b", {"L2I-C2.1": 0.3, "L2I-C2.2": 0.2})
     in_session = {c: (r.score, r.level, r.sources, r.overridden, r.updated_at) for c, r in rows.items()}
     db_session.expire_all()

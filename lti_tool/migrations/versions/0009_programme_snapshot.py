@@ -20,7 +20,6 @@ def upgrade() -> None:
         'programme_snapshot',
         sa.Column('key', sa.String(length=64), nullable=False),
         sa.Column('built_at', l2i_db.base.UTCDateTime(), nullable=False),
-        sa.Column('build_ms', sa.Integer(), nullable=False),
         sa.Column('payload', sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_programme_snapshot')),
     )
